@@ -1,0 +1,971 @@
+"""scikit-learn glue: parameter constraints, input validation, label encoding.
+
+The estimators validate their input, build a :class:`~skmlp.network.Network`,
+an optimizer and a schedule from the registries, hand them to the training
+loop in :mod:`skmlp.trainer`, and store the fitted attributes.  No numerics
+live here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from .activations import ACTIVATIONS
+from .initializers import INITIALIZERS
+from .network import Network
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+from .trainer import new_state, run_lbfgs, run_stochastic
+
+__all__ = ["DivergenceWarning", "MLPClassifier", "MLPRegressor"]
+
+_LINK_TO_LOSS = {
+    "identity": "squared_error",
+    "exp": "poisson",
+    "softmax": "log_loss",
+    "logistic": "binary_log_loss",
+}
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """Training produced a non-finite loss and was stopped.
+
+    The estimator keeps the last weights with a finite loss; the message
+    names the fix (usually a smaller ``learning_rate_init``).
+    """
+
+
+def _stochastic(est) -> bool:
+    return est.solver != "lbfgs"
+
+
+_PARAMETERS_DOC = """\
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+
+    activation : {{'relu', 'identity', 'logistic', 'tanh', 'leaky_relu', \
+'elu', 'gelu', 'softplus'}}, default='relu'
+        Activation of the hidden layers. The first four are scikit-learn's;
+        ``leaky_relu`` has slope 0.01 below zero, ``elu`` has alpha 1 and
+        ``gelu`` is the tanh approximation.
+
+    solver : {{'adam', 'sgd', 'lbfgs'}}, default='adam'
+        The weight optimizer: Adam, stochastic gradient descent with
+        (Nesterov) momentum, or scipy's full-batch L-BFGS-B.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the biases). As in
+        scikit-learn the penalty ``alpha / 2 * ||W||^2`` is divided by the
+        (weighted) number of samples in each batch.
+
+    batch_size : int or 'auto', default='auto'
+        Samples per mini-batch for the stochastic solvers; ``'auto'`` is
+        ``min(200, n_samples)``. ``n_samples`` gives full-batch gradient
+        descent and ``1`` online SGD. Ignored by ``'lbfgs'``.
+
+    learning_rate : {{'constant', 'invscaling', 'adaptive'}}, default='constant'
+        Learning-rate schedule for ``solver='sgd'``, as scikit-learn:
+        ``'invscaling'`` uses ``learning_rate_init / (t_ + 1) ** power_t``
+        each epoch; ``'adaptive'`` divides the rate by 5 whenever the
+        stopping rule would otherwise stop training, until it falls below
+        1e-6.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate of the stochastic solvers.
+
+    power_t : float, default=0.5
+        Exponent of ``learning_rate='invscaling'``.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations
+        (``'lbfgs'``).
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialization, the validation split and the
+        shuffling. An int gives bit-identical fits.
+
+    tol : float, default=1e-4
+        Tolerance of the stopping rule: training stops when the loss (or the
+        validation score with ``early_stopping``) fails to improve by ``tol``
+        for more than ``n_iter_no_change`` consecutive epochs. For
+        ``'lbfgs'`` it is the gradient tolerance ``gtol``.
+
+    verbose : bool, default=False
+        Whether to print the loss of every epoch.
+
+    warm_start : bool, default=False
+        Reuse the previous fit's solution as initialization. Unlike
+        scikit-learn, the optimizer's state (Adam's moments and step count,
+        SGD's velocity, the adaptive learning rate) carries over too, so
+        that two warm-started fits continue one run; see the deviations page.
+
+    momentum : float, default=0.9
+        Momentum of ``solver='sgd'``.
+
+    nesterovs_momentum : bool, default=True
+        Whether ``solver='sgd'`` uses Nesterov's momentum.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        single-output classification), stop when its score stops improving,
+        and restore the best-scoring weights. Stochastic solvers only.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for ``early_stopping``.
+
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Patience of the stopping rule, in epochs.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``'lbfgs'``.
+
+    weight_init : {{'sklearn', 'glorot_uniform', 'glorot_normal', \
+'he_uniform', 'he_normal', 'lecun_normal'}}, default='sklearn'
+        Weight initialization. ``'sklearn'`` reproduces scikit-learn's draws
+        exactly; the others are the Glorot/Xavier (tanh, logistic), He/MSRA
+        (relu family) and LeCun schemes with zero biases."""
+
+_ATTRIBUTES_DOC = """\
+    loss_ : float
+        The loss at the end of training (with the penalty term).
+
+    best_loss_ : float or None
+        The smallest epoch loss seen (stochastic solvers); ``None`` with
+        ``early_stopping``.
+
+    loss_curve_ : list of float
+        The loss of each epoch (stochastic solvers).
+
+    validation_scores_ : list of float or None
+        The validation score of each epoch with ``early_stopping``.
+
+    best_validation_score_ : float or None
+        The best validation score with ``early_stopping``.
+
+    t_ : int
+        Number of training samples seen by the stochastic solver.
+
+    coefs_ : list of ndarray
+        ``coefs_[i]`` is the weight matrix from layer i to layer i + 1.
+
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when they are all strings.
+
+    n_iter_ : int
+        Number of epochs (or L-BFGS iterations) run by the last call.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation (the loss's canonical link)."""
+
+
+class _BaseMLP(BaseEstimator):
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs"} | set(OPTIMIZERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "weight_init": [StrOptions(set(INITIALIZERS))],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        weight_init,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.weight_init = weight_init
+
+    # subclasses supply these
+    def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
+        raise NotImplementedError
+
+    def _loss_name(self) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    def _score_on(self, X, y, sample_weight) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    # --- helpers ------------------------------------------------------
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must contain positive integers, got {sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    def _network(self) -> Network:
+        units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        return Network(units, self.activation, _LINK_TO_LOSS[self.out_activation_])
+
+    def _raw_predict(self, X, check_input=True) -> np.ndarray:
+        """Network output (after the link) for validated or raw ``X``."""
+        dtype = self.coefs_[0].dtype
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
+        elif X.dtype != dtype:
+            X = X.astype(dtype)
+        net = self._network()
+        params = net.pack(self.coefs_, self.intercepts_, dtype)
+        return net.predict(params, X)
+
+    # --- fitting ------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass and X.dtype != self.coefs_[0].dtype:
+            X = X.astype(self.coefs_[0].dtype)
+        dtype = X.dtype
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.dtype != bool:
+            Y = np.ascontiguousarray(Y, dtype=dtype)
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the model was fitted with "
+                f"{self.n_outputs_}; fit it anew (warm_start=False) to change."
+            )
+
+        rng = check_random_state(self.random_state)
+        units = [X.shape[1], *hidden, Y.shape[1]]
+        loss_name = self._loss_name(Y)
+        net = Network(units, self.activation, loss_name)
+
+        if first_pass:
+            params = net.init_params(rng, self.weight_init, dtype)
+            self.n_outputs_ = Y.shape[1]
+            self.n_layers_ = len(units)
+            self.out_activation_ = net.loss.out_activation
+            self.t_ = 0
+            self._train_state = None
+        else:
+            params = net.pack(self.coefs_, self.intercepts_, dtype)
+
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(net, params, X, Y, sample_weight)
+        else:
+            self._fit_stochastic(net, params, X, Y, sample_weight, rng, incremental)
+        self.coefs_, self.intercepts_ = net.views(params)
+        return self
+
+    def _fit_lbfgs(self, net, params, X, Y, sample_weight):
+        outcome, result = run_lbfgs(
+            net,
+            params,
+            X,
+            Y,
+            sample_weight,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=bool(self.verbose),
+        )
+        self.n_iter_ = outcome.n_iter
+        self.loss_ = outcome.loss
+        if outcome.stop_reason == "diverged":
+            warnings.warn(outcome.message, DivergenceWarning, stacklevel=4)
+        elif result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {outcome.n_iter} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter "
+                "or max_fun, or scale the data.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _fit_stochastic(self, net, params, X, Y, sample_weight, rng, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        optimizer = OPTIMIZERS[self.solver](
+            **{name: getattr(self, name) for name in OPTIMIZERS[self.solver].hyperparameters}
+        )
+        state = getattr(self, "_train_state", None)
+        if (
+            state is None
+            or state.get("solver") != self.solver
+            or state["optimizer_size"] != params.size
+            or (state["validation_scores"] is not None) != self.early_stopping
+        ):
+            state = new_state(self.learning_rate_init, self.early_stopping, optimizer.init(params))
+            state["solver"], state["optimizer_size"] = self.solver, params.size
+            state["t"] = getattr(self, "t_", 0)
+
+        validation_score = None
+        if self.early_stopping:
+            X, Y, sample_weight, validation_score = self._validation_split(
+                net, params, X, Y, sample_weight, rng
+            )
+
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn(
+                    f"Got batch_size={self.batch_size} larger than the "
+                    f"{n} training samples; it is clipped to {n}.",
+                    stacklevel=5,
+                )
+            batch_size = min(self.batch_size, n)
+
+        if self.solver == "sgd" and self.learning_rate != "adaptive":
+            schedule = SCHEDULES[self.learning_rate](
+                learning_rate_init=self.learning_rate_init, power_t=self.power_t
+            )
+        elif self.solver == "sgd":
+            schedule = None  # the plateau rule owns the rate
+        else:
+            schedule = SCHEDULES["constant"](learning_rate_init=self.learning_rate_init)
+
+        outcome = run_stochastic(
+            net,
+            params,
+            X,
+            Y,
+            sample_weight,
+            optimizer=optimizer,
+            state=state,
+            schedule=schedule,
+            alpha=self.alpha,
+            batch_size=batch_size,
+            max_iter=self.max_iter,
+            shuffle=self.shuffle,
+            rng=rng,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            adaptive=self.solver == "sgd" and self.learning_rate == "adaptive",
+            validation_score=validation_score,
+            incremental=incremental,
+            verbose=bool(self.verbose),
+        )
+        self._train_state = state
+        self.n_iter_ = outcome.n_iter
+        self.t_ = state["t"]
+        self.loss_curve_ = state["loss_curve"]
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
+        self.best_loss_ = state["best_loss"]
+        self.validation_scores_ = state["validation_scores"]
+        self.best_validation_score_ = state["best_validation_score"]
+
+        if outcome.stop_reason == "diverged":
+            warnings.warn(outcome.message, DivergenceWarning, stacklevel=5)
+        elif outcome.stop_reason == "interrupted":
+            warnings.warn(outcome.message, stacklevel=5)
+        elif outcome.stop_reason == "max_iter":
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    def _validation_split(self, net, params, X, Y, sample_weight, rng):
+        # stratify every single-label classification (scikit-learn skips
+        # multiclass targets here); multilabel rows are too varied to stratify
+        classifier = isinstance(self, ClassifierMixin)
+        stratify = Y if classifier and not self._multilabel else None
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        parts = train_test_split(
+            *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+        )
+        X_train, X_val, Y_train, Y_val = parts[:4]
+        sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        y_val = self._decode(Y_val)
+
+        def validation_score() -> float:
+            pred = net.predict(params, X_val)
+            if not np.isfinite(pred).all():
+                return math.nan
+            return self._score_on(pred, y_val, sw_val)
+
+        return X_train, Y_train, sw_train, validation_score
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    __doc__ = f"""Multi-layer perceptron classifier, a drop-in for scikit-learn's.
+
+    Minimizes the log-loss (softmax for multiclass, logistic for binary and
+    multilabel targets) with Adam, SGD or L-BFGS, using skmlp's own numpy
+    backpropagation engine. Every parameter of
+    :class:`sklearn.neural_network.MLPClassifier` exists with the same name,
+    default and meaning.
+
+    Parameters
+    ----------
+{_PARAMETERS_DOC}
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels (one array per output for multilabel targets).
+
+{_ATTRIBUTES_DOC}
+
+    See Also
+    --------
+    MLPRegressor : Multi-layer perceptron regressor.
+    sklearn.neural_network.MLPClassifier : The estimator this one replaces.
+
+    Notes
+    -----
+    Where skmlp differs from scikit-learn on purpose (``partial_fit`` for
+    L-BFGS, float32 L-BFGS, warm starts, divergence) is listed in the
+    documentation's deviations page.
+
+    References
+    ----------
+    Glorot, X. and Bengio, Y. "Understanding the difficulty of training deep
+    feedforward neural networks." AISTATS 2010.
+
+    Kingma, D. and Ba, J. "Adam: A method for stochastic optimization."
+    arXiv:1412.6980, 2014.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skmlp import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=500,
+    ...                     random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        weight_init="sklearn",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            weight_init=weight_init,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+            if not self._label_binarizer.y_type_.startswith("multilabel") and len(
+                self.classes_
+            ) < 2:
+                raise ValueError(
+                    "MLPClassifier needs samples of at least 2 classes in y; got "
+                    f"only one class: {self.classes_[0]!r}."
+                )
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        f"classes as in the previous call to fit. Previously got "
+                        f"{self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        self._multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _loss_name(self, Y) -> str:
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "log_loss"
+        return "binary_log_loss"
+
+    def _decode(self, Y):
+        if Y.shape[1] == 1:
+            Y = Y.ravel()
+        return self._label_binarizer.inverse_transform(Y)
+
+    def _score_on(self, pred, y, sample_weight) -> float:
+        return accuracy_score(y, self._decode(pred), sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or a label-indicator matrix for multilabel targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : MLPClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch over ``(X, y)`` (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call.
+
+        Returns
+        -------
+        self : MLPClassifier
+            The updated estimator.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted labels.
+        """
+        check_is_fitted(self)
+        return self._decode(self._raw_predict(X))
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        proba = self._raw_predict(X)
+        if self.n_outputs_ == 1 and not self._multilabel:
+            proba = proba.ravel()
+            return np.vstack([1 - proba, proba]).T
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log class probabilities, columns ordered as ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    __doc__ = f"""Multi-layer perceptron regressor, a drop-in for scikit-learn's.
+
+    Minimizes half the squared error (identity output) or the half Poisson
+    deviance (exponential output) with Adam, SGD or L-BFGS, using skmlp's
+    own numpy backpropagation engine. Every parameter of
+    :class:`sklearn.neural_network.MLPRegressor` exists with the same name,
+    default and meaning.
+
+    Parameters
+    ----------
+    loss : {{'squared_error', 'poisson'}}, default='squared_error'
+        The loss; ``'poisson'`` uses a log link and needs ``y >= 0``.
+
+{_PARAMETERS_DOC}
+
+    Attributes
+    ----------
+{_ATTRIBUTES_DOC}
+
+    See Also
+    --------
+    MLPClassifier : Multi-layer perceptron classifier.
+    sklearn.neural_network.MLPRegressor : The estimator this one replaces.
+
+    Notes
+    -----
+    With several outputs the reported loss is the sum over outputs of each
+    output's loss, the function whose gradient the solver follows
+    (scikit-learn reports the mean); see the deviations page.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skmlp import MLPRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs",
+    ...                    max_iter=500, random_state=0).fit(X, y)
+    >>> round(reg.score(X, y), 2)
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        weight_init="sklearn",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            weight_init=weight_init,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("loss='poisson' requires y >= 0; y has negative values.")
+        return X, y
+
+    def _loss_name(self, Y) -> str:
+        return self.loss
+
+    def _decode(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _score_on(self, pred, y, sample_weight) -> float:
+        return r2_score(y, self._decode(pred), sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : MLPRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``(X, y)`` (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : MLPRegressor
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        check_is_fitted(self)
+        return self._decode(self._raw_predict(X))

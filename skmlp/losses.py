@@ -1,0 +1,126 @@
+"""Output losses, each paired with its canonical link.
+
+Every loss here is written against the network's raw output ``z`` (the output
+layer's pre-activation) through its canonical inverse link ``pred = link(z)``:
+
+==================  ===============  ======================================
+loss                link (output)    per-sample value, summed over outputs
+==================  ===============  ======================================
+``squared_error``   identity         ``(pred - y)**2 / 2``
+``poisson``         exp              ``y log(y / pred) - y + pred``
+``log_loss``        softmax          ``-sum_k y_k log pred_k``
+``binary_log_loss`` logistic         ``-y log pred - (1 - y) log(1 - pred)``
+==================  ===============  ======================================
+
+For each of these pairs the gradient of the per-sample value with respect to
+``z`` is exactly ``pred - y``, which is why the network never calls a separate
+gradient function.  ``value`` averages the per-sample values over samples
+(weighted by ``sample_weight``) and *sums* over outputs, so that the value and
+the gradient ``(pred - y) / n`` always describe the same function, also with
+several outputs (scikit-learn averages the squared error over outputs but
+differentiates the sum; see ``docs/deviations.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LOSSES", "Loss"]
+
+
+def _average(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    if sample_weight is None:
+        return float(np.mean(per_sample))
+    return float(np.dot(per_sample, sample_weight) / np.sum(sample_weight))
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with its canonical inverse link (the output activation).
+
+    ``link(z)`` maps raw outputs to predictions in place;
+    ``value(y, pred, diff, sample_weight)`` is the averaged loss, where
+    ``diff = pred - y`` has already been computed by the caller.
+    """
+
+    name: str
+    out_activation: str
+    link: Callable[[np.ndarray], None]
+    value: Callable[..., float]
+
+
+def _identity_link(z):
+    pass
+
+
+def _squared_error(y, pred, diff, sample_weight=None):
+    if sample_weight is None:
+        return 0.5 * float(np.vdot(diff, diff)) / diff.shape[0]
+    return 0.5 * _average(np.einsum("ij,ij->i", diff, diff), sample_weight)
+
+
+def _exp_link(z):
+    np.exp(z, out=z)
+
+
+def _poisson(y, pred, diff, sample_weight=None):
+    # y log(y / pred) is taken as 0 where y == 0 (its limit).
+    positive = y > 0
+    y_safe = np.where(positive, y, 1.0)
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(y_safe) - np.log(pred)
+    per_sample = np.sum(np.where(positive, y * log_ratio, 0.0) + diff, axis=1)
+    return _average(per_sample, sample_weight)
+
+
+def _softmax_link(z):
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+
+
+def _clipped_log(p):
+    eps = np.finfo(p.dtype).eps
+    return np.log(np.clip(p, eps, 1.0 - eps))
+
+
+def _log_loss(y, pred, diff, sample_weight=None):
+    if y.dtype == bool and pred.shape[1] > 1:
+        # one-hot targets: pick each row's true-class probability
+        per_sample = -_clipped_log(pred[y])
+        if per_sample.shape[0] == pred.shape[0]:
+            return _average(per_sample, sample_weight)
+    per_sample = -np.sum(y * _clipped_log(pred), axis=1)
+    return _average(per_sample, sample_weight)
+
+
+def _logistic_link(z):
+    # (1 + tanh(z / 2)) / 2 cannot overflow
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+
+
+def _binary_log_loss(y, pred, diff, sample_weight=None):
+    if y.dtype == bool:
+        per_sample = -np.sum(_clipped_log(np.where(y, pred, 1.0 - pred)), axis=1)
+    else:
+        per_sample = -np.sum(
+            y * _clipped_log(pred) + (1 - y) * _clipped_log(1.0 - pred), axis=1
+        )
+    return _average(per_sample, sample_weight)
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss("squared_error", "identity", _identity_link, _squared_error),
+        Loss("poisson", "exp", _exp_link, _poisson),
+        Loss("log_loss", "softmax", _softmax_link, _log_loss),
+        Loss("binary_log_loss", "logistic", _logistic_link, _binary_log_loss),
+    )
+}

@@ -1,0 +1,234 @@
+"""The network: one flat parameter vector, its per-layer views, and backprop.
+
+All weights and biases of a network live in one contiguous vector laid out as
+scikit-learn's ``_pack`` does: every layer's weight matrix (row-major
+``(fan_in, fan_out)``), then every layer's bias vector.  Optimizers and
+L-BFGS therefore work on a single array, and the L2 penalty, which applies to
+weights only, is one contiguous slice ``params[:n_coef]``.
+
+``Workspace`` holds every buffer one batch needs (activations, deltas,
+scratch), allocated once for the largest batch and sliced for smaller ones,
+so a training step allocates no array the size of a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .activations import ACTIVATIONS
+from .initializers import INITIALIZERS
+from .losses import LOSSES
+
+__all__ = ["Network", "Workspace"]
+
+
+@dataclass
+class Workspace:
+    """Buffers for one batch size, bound to a parameter and a gradient vector."""
+
+    params: np.ndarray
+    grad: np.ndarray
+    coefs: list
+    intercepts: list
+    coef_grads: list
+    intercept_grads: list
+    outputs: list  # outputs[i]: activation of layer i + 1 (last: prediction)
+    inputs: list  # pre-activation buffers, only where the activation needs z
+    deltas: list
+    work: np.ndarray
+    penalty_work: np.ndarray = field(repr=False)
+
+
+class Network:
+    """A fully connected network's structure and numerics.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, input and output included.
+    activation : str
+        Name of the hidden activation in :data:`skmlp.activations.ACTIVATIONS`.
+    loss : str
+        Name of the loss in :data:`skmlp.losses.LOSSES`; it fixes the output
+        activation (its canonical link).
+    """
+
+    def __init__(self, layer_units, activation: str, loss: str):
+        self.layer_units = tuple(int(u) for u in layer_units)
+        self.activation = ACTIVATIONS[activation]
+        self.loss = LOSSES[loss]
+        self.n_layers = len(self.layer_units) - 1  # weight layers
+        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        self.coef_shapes = pairs
+        offsets = np.cumsum([0] + [a * b for a, b in pairs])
+        self.n_coef = int(offsets[-1])
+        bias_offsets = self.n_coef + np.cumsum([0] + list(self.layer_units[1:]))
+        self.n_params = int(bias_offsets[-1])
+        self._coef_slices = [
+            slice(int(s), int(e)) for s, e in zip(offsets[:-1], offsets[1:])
+        ]
+        self._intercept_slices = [
+            slice(int(s), int(e)) for s, e in zip(bias_offsets[:-1], bias_offsets[1:])
+        ]
+
+    # parameter vector ---------------------------------------------------
+    def views(self, flat: np.ndarray) -> tuple[list, list]:
+        """Per-layer weight matrices and bias vectors as views of ``flat``."""
+        coefs = [flat[s].reshape(shape) for s, shape in zip(self._coef_slices, self.coef_shapes)]
+        intercepts = [flat[s] for s in self._intercept_slices]
+        return coefs, intercepts
+
+    def pack(self, coefs, intercepts, dtype) -> np.ndarray:
+        """Copy per-layer arrays into a new flat vector of ``dtype``."""
+        flat = np.empty(self.n_params, dtype=dtype)
+        for dst, src in zip(self.views(flat)[0] + self.views(flat)[1], list(coefs) + list(intercepts)):
+            if dst.shape != np.shape(src):
+                raise ValueError(
+                    f"A parameter array has shape {np.shape(src)}, the network "
+                    f"expects {dst.shape}."
+                )
+            dst[...] = src
+        return flat
+
+    def init_params(self, rng, method: str, dtype) -> np.ndarray:
+        """Draw initial parameters with the initializer ``method``."""
+        init = INITIALIZERS[method]
+        coefs, intercepts = [], []
+        for fan_in, fan_out in self.coef_shapes:
+            coef, intercept = init(rng, fan_in, fan_out, dtype, self.activation.name)
+            coefs.append(coef)
+            intercepts.append(intercept)
+        return self.pack(coefs, intercepts, dtype)
+
+    # buffers ------------------------------------------------------------
+    def workspace(
+        self, batch_size: int, params: np.ndarray, grad=None, training: bool = True
+    ) -> Workspace:
+        """Allocate buffers for batches of up to ``batch_size`` rows.
+
+        With ``training=False`` only the forward pass's buffers are made.
+        """
+        dtype = params.dtype
+        if grad is None:
+            grad = np.zeros_like(params) if training else params
+        coefs, intercepts = self.views(params)
+        coef_grads, intercept_grads = self.views(grad)
+        widths = self.layer_units[1:]
+        outputs = [np.empty((batch_size, w), dtype=dtype) for w in widths]
+        deltas = [np.empty((batch_size, w), dtype=dtype) if training else None for w in widths]
+        hidden = widths[:-1]
+        inputs = [
+            np.empty((batch_size, w), dtype=dtype) if self.activation.needs_input else None
+            for w in hidden
+        ]
+        work = np.empty(batch_size * max(hidden, default=1), dtype=dtype)
+        return Workspace(
+            params,
+            grad,
+            coefs,
+            intercepts,
+            coef_grads,
+            intercept_grads,
+            outputs,
+            inputs,
+            deltas,
+            work,
+            np.empty(self.n_coef if training else 0, dtype=dtype),
+        )
+
+    # numerics -----------------------------------------------------------
+    def _scratch(self, ws: Workspace, m: int, width: int) -> np.ndarray:
+        return ws.work[: m * width].reshape(m, width)
+
+    def forward(self, ws: Workspace, X) -> np.ndarray:
+        """Forward pass of ``X`` (at most the workspace's batch size rows).
+
+        Returns the prediction (the link applied to the raw output), a view
+        into the workspace.
+        """
+        m = X.shape[0]
+        act = self.activation
+        a = X
+        last = self.n_layers - 1
+        for i in range(self.n_layers):
+            out = ws.outputs[i][:m]
+            z = out if i == last or ws.inputs[i] is None else ws.inputs[i][:m]
+            if sp.issparse(a):
+                z[...] = a @ ws.coefs[i]
+            else:
+                np.matmul(a, ws.coefs[i], out=z)
+            z += ws.intercepts[i]
+            if i == last:
+                self.loss.link(z)
+            else:
+                act.forward(z, out, self._scratch(ws, m, out.shape[1]))
+            a = out
+        return a
+
+    def loss_and_grad(self, ws: Workspace, X, Y, sample_weight=None, alpha=0.0) -> float:
+        """Loss at ``ws.params`` on ``(X, Y)``; its gradient goes to ``ws.grad``.
+
+        The loss is the (weighted) mean over samples of the per-sample loss,
+        plus ``alpha / 2 * ||W||^2 / sum(sample_weight)`` over weights (not
+        biases), scikit-learn's scaling.
+        """
+        m = X.shape[0]
+        pred = self.forward(ws, X)
+        last = self.n_layers - 1
+        delta = ws.deltas[last][:m]
+        np.subtract(pred, Y, out=delta)
+        loss = self.loss.value(Y, pred, delta, sample_weight)
+        if sample_weight is None:
+            weight_sum = float(m)
+            delta *= 1.0 / m
+        else:
+            weight_sum = float(np.sum(sample_weight))
+            if weight_sum <= 0.0:  # a batch of zero-weight samples teaches nothing
+                ws.grad[...] = 0.0
+                return 0.0
+            delta *= (sample_weight / weight_sum).astype(delta.dtype, copy=False)[:, None]
+
+        act = self.activation
+        for i in range(last, -1, -1):
+            a_prev = X if i == 0 else ws.outputs[i - 1][:m]
+            if sp.issparse(a_prev):
+                ws.coef_grads[i][...] = a_prev.T @ delta
+            else:
+                np.matmul(a_prev.T, delta, out=ws.coef_grads[i])
+            np.sum(delta, axis=0, out=ws.intercept_grads[i])
+            if i > 0:
+                prev_delta = ws.deltas[i - 1][:m]
+                np.matmul(delta, ws.coefs[i].T, out=prev_delta)
+                z = a_prev if ws.inputs[i - 1] is None else ws.inputs[i - 1][:m]
+                act.derivative(z, a_prev, prev_delta, self._scratch(ws, m, a_prev.shape[1]))
+                delta = prev_delta
+
+        if alpha > 0.0:
+            weights = ws.params[: self.n_coef]
+            loss += 0.5 * alpha * float(np.vdot(weights, weights)) / weight_sum
+            np.multiply(weights, alpha / weight_sum, out=ws.penalty_work)
+            ws.grad[: self.n_coef] += ws.penalty_work
+        return loss
+
+    def predict(self, params: np.ndarray, X, chunk_rows: int | None = None) -> np.ndarray:
+        """Prediction for all rows of ``X``, computed in bounded chunks.
+
+        Peak extra memory is the output array plus one chunk's hidden
+        activations, whatever the number of rows.
+        """
+        n = X.shape[0]
+        if chunk_rows is None:
+            # about 4 MiB of activations per chunk: large enough for BLAS to
+            # run at full speed, small beside any output worth chunking
+            per_row = max(sum(self.layer_units[1:]), 1) * params.dtype.itemsize
+            chunk_rows = max(64, (4 << 20) // per_row)
+        chunk_rows = max(1, min(chunk_rows, n))
+        ws = self.workspace(chunk_rows, params, training=False)
+        result = np.empty((n, self.layer_units[-1]), dtype=params.dtype)
+        for start in range(0, n, chunk_rows):
+            stop = min(start + chunk_rows, n)
+            result[start:stop] = self.forward(ws, X[start:stop])
+        return result

@@ -1,0 +1,122 @@
+"""Stochastic update rules over the flat parameter vector.
+
+An optimizer is a small object holding its hyperparameters and two methods:
+
+``init(params) -> state``
+    a dict of arrays and numbers (picklable, safe to persist);
+``update(params, grad, state, learning_rate) -> None``
+    moves ``params`` in place one step against ``grad`` and advances ``state``.
+
+They know nothing of layers, losses, batches, epochs or schedules: the
+learning rate of each step is handed to them.  Each keeps one scratch vector
+so that a step allocates nothing.  The registry ``OPTIMIZERS`` maps solver
+names to classes; ``hyperparameters`` names the estimator parameters each
+class reads, under the same names as the estimator's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam"]
+
+
+class _Optimizer:
+    hyperparameters: tuple[str, ...] = ()
+
+    def _scratch(self, params: np.ndarray) -> np.ndarray:
+        work = getattr(self, "_work", None)
+        if work is None or work.shape != params.shape or work.dtype != params.dtype:
+            work = self._work = np.empty_like(params)
+        return work
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(_Optimizer):
+    r"""Stochastic gradient descent with (Nesterov) momentum, as scikit-learn.
+
+    With rate :math:`\eta`, momentum :math:`\mu` and gradient :math:`g`:
+
+    .. math::
+
+        v &\leftarrow \mu v - \eta g \\
+        \theta &\leftarrow \theta + v                 \quad\text{(classical)} \\
+        \theta &\leftarrow \theta + \mu v - \eta g    \quad\text{(Nesterov)}
+
+    ``momentum=0`` is plain SGD.
+    """
+
+    hyperparameters = ("momentum", "nesterovs_momentum")
+
+    def __init__(self, momentum: float = 0.9, nesterovs_momentum: bool = True):
+        self.momentum = float(momentum)
+        self.nesterovs_momentum = bool(nesterovs_momentum)
+
+    def init(self, params: np.ndarray) -> dict:
+        return {"velocity": np.zeros_like(params)}
+
+    def update(self, params, grad, state, learning_rate) -> None:
+        work = self._scratch(params)
+        velocity = state["velocity"]
+        np.multiply(grad, learning_rate, out=work)
+        velocity *= self.momentum
+        velocity -= work
+        if self.nesterovs_momentum:
+            params -= work
+            np.multiply(velocity, self.momentum, out=work)
+            params += work
+        else:
+            params += velocity
+
+
+class Adam(_Optimizer):
+    r"""Adam (Kingma & Ba 2014, arXiv 1412.6980), as scikit-learn.
+
+    With step count :math:`t`, rate :math:`\eta` and gradient :math:`g`:
+
+    .. math::
+
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+        \theta &\leftarrow \theta - \eta
+            \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}
+            \frac{m}{\sqrt{v} + \epsilon}
+
+    (the bias corrections folded into the rate, as in the paper's
+    Section 2 and in scikit-learn).
+    """
+
+    hyperparameters = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8):
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+
+    def init(self, params: np.ndarray) -> dict:
+        return {"t": 0, "m": np.zeros_like(params), "v": np.zeros_like(params)}
+
+    def update(self, params, grad, state, learning_rate) -> None:
+        work = self._scratch(params)
+        state["t"] += 1
+        t = state["t"]
+        m, v = state["m"], state["v"]
+        m *= self.beta_1
+        np.multiply(grad, 1.0 - self.beta_1, out=work)
+        m += work
+        v *= self.beta_2
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - self.beta_2
+        v += work
+        step = learning_rate * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        np.sqrt(v, out=work)
+        work += self.epsilon
+        np.divide(m, work, out=work)
+        work *= step
+        params -= work
+
+
+OPTIMIZERS: dict[str, type[_Optimizer]] = {"sgd": SGD, "adam": Adam}

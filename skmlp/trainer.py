@@ -1,0 +1,263 @@
+"""The training loops: mini-batch epochs for the stochastic solvers, and L-BFGS.
+
+The stochastic loop owns shuffling, batching, the per-epoch learning rate,
+the stopping rule and divergence handling; the network supplies loss and
+gradient, the optimizer the update.  Everything that must survive between
+calls (``partial_fit``, ``warm_start``) lives in a plain ``state`` dict of
+numbers, lists and arrays, which the estimator keeps.
+
+How a fit ends is reported, never raised: ``Outcome.stop_reason`` is one of
+``'converged'``, ``'max_iter'``, ``'diverged'``, ``'interrupted'`` or
+``'incremental'`` (one epoch of ``partial_fit``).  The estimator turns it into
+the matching warning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+
+from .network import Network
+
+__all__ = ["Outcome", "new_state", "run_lbfgs", "run_stochastic"]
+
+# the smallest rate 'adaptive' may reach before it gives up, as scikit-learn
+_ADAPTIVE_MIN_RATE = 1e-6
+
+
+@dataclass
+class Outcome:
+    """How a call of a training loop ended."""
+
+    n_iter: int
+    loss: float
+    stop_reason: str
+    message: str = ""
+
+
+def new_state(learning_rate: float, early_stopping: bool, optimizer_state: dict) -> dict:
+    """Fresh persistent state for :func:`run_stochastic`."""
+    return {
+        "t": 0,
+        "loss_curve": [],
+        "best_loss": None if early_stopping else math.inf,
+        "validation_scores": [] if early_stopping else None,
+        "best_validation_score": -math.inf if early_stopping else None,
+        "no_improvement_count": 0,
+        "learning_rate": float(learning_rate),
+        "optimizer": optimizer_state,
+        "best_params": None,
+    }
+
+
+def _rows(X, idx, out):
+    if sp.issparse(X):
+        return X[idx]
+    return np.take(X, idx, axis=0, out=out[: len(idx)])
+
+
+def run_stochastic(
+    net: Network,
+    params: np.ndarray,
+    X,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    *,
+    optimizer,
+    state: dict,
+    schedule: Callable[[int], float] | None,
+    alpha: float,
+    batch_size: int,
+    max_iter: int,
+    shuffle: bool,
+    rng: np.random.RandomState,
+    tol: float,
+    n_iter_no_change: float,
+    adaptive: bool = False,
+    validation_score: Callable[[], float] | None = None,
+    incremental: bool = False,
+    verbose: bool = False,
+) -> Outcome:
+    """Train ``params`` in place by mini-batch epochs.
+
+    ``schedule(t)`` gives each epoch's rate from the samples seen so far;
+    ``None`` keeps ``state['learning_rate']`` (which ``adaptive`` lowers).
+    ``validation_score()``, when given, scores the current parameters on held
+    out data after every epoch; the best-scoring parameters are restored at
+    the end, as scikit-learn's ``early_stopping`` does.
+    """
+    n = X.shape[0]
+    ws = net.workspace(batch_size, params)
+    grad = ws.grad
+    dense = not sp.issparse(X)
+    X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if dense and shuffle else None
+    Y_buf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+    sw_buf = None if sample_weight is None else np.empty(batch_size, sample_weight.dtype)
+    snapshot = np.empty_like(params)
+    order = np.arange(n)
+    n_iter, epoch_loss = 0, math.nan
+    stop_reason, message = ("incremental" if incremental else "max_iter"), ""
+
+    try:
+        for _ in range(max_iter):
+            if schedule is not None:
+                state["learning_rate"] = schedule(state["t"])
+            rate = state["learning_rate"]
+            if shuffle:
+                # scikit-learn's draw, so equal seeds give equal batches
+                perm = np.arange(n)
+                rng.shuffle(perm)
+                order = order[perm]
+            np.copyto(snapshot, params)
+
+            total, diverged = 0.0, False
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                if shuffle:
+                    idx = order[start:stop]
+                    Xb = _rows(X, idx, X_buf)
+                    Yb = np.take(Y, idx, axis=0, out=Y_buf[: stop - start])
+                    swb = None if sw_buf is None else np.take(sample_weight, idx, out=sw_buf[: stop - start])
+                else:
+                    Xb, Yb = X[start:stop], Y[start:stop]
+                    swb = None if sample_weight is None else sample_weight[start:stop]
+                batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha)
+                if not math.isfinite(batch_loss):
+                    diverged = True
+                    break
+                total += batch_loss * (stop - start)
+                optimizer.update(params, grad, state["optimizer"], rate)
+            if diverged or not np.isfinite(params).all():
+                np.copyto(params, snapshot)
+                state["optimizer"] = optimizer.init(params)
+                stop_reason = "diverged"
+                message = (
+                    f"Training diverged in epoch {n_iter + 1} (the loss became "
+                    f"non-finite at learning rate {rate:g}); the weights from the "
+                    "end of the previous epoch were kept. Use a smaller "
+                    "learning_rate_init, or standardize the inputs."
+                )
+                break
+
+            epoch_loss = total / n
+            n_iter += 1
+            state["t"] += n
+            state["loss_curve"].append(epoch_loss)
+            if verbose:
+                print(f"Iteration {n_iter}, loss = {epoch_loss:.8f}")
+
+            if _no_improvement(state, epoch_loss, params, tol, validation_score, verbose):
+                msg = (
+                    f"{'Validation score' if validation_score else 'Training loss'} "
+                    f"did not improve more than tol={tol:f} for "
+                    f"{n_iter_no_change} consecutive epochs."
+                )
+                if state["no_improvement_count"] > n_iter_no_change:
+                    if adaptive and state["learning_rate"] > _ADAPTIVE_MIN_RATE:
+                        state["learning_rate"] /= 5.0
+                        state["no_improvement_count"] = 0
+                        if verbose:
+                            print(f"{msg} Setting learning rate to {state['learning_rate']:f}")
+                    else:
+                        stop_reason, message = "converged", msg
+                        if verbose:
+                            print(f"{msg} Stopping.")
+                        break
+            if incremental:
+                break
+    except KeyboardInterrupt:
+        stop_reason, message = "interrupted", "Training interrupted by user."
+
+    if validation_score is not None and state["best_params"] is not None:
+        np.copyto(params, state["best_params"])
+    return Outcome(n_iter, epoch_loss, stop_reason, message)
+
+
+def _no_improvement(state, epoch_loss, params, tol, validation_score, verbose) -> bool:
+    """Update the no-improvement count (scikit-learn's rule); True if it grew."""
+    if validation_score is not None:
+        score = float(validation_score())
+        state["validation_scores"].append(score)
+        if verbose:
+            print(f"Validation score: {score:f}")
+        best = state["best_validation_score"]
+        worse = not score >= best + tol  # a NaN score counts as no improvement
+        if score > best:
+            state["best_validation_score"] = score
+            if state["best_params"] is None:
+                state["best_params"] = params.copy()
+            else:
+                np.copyto(state["best_params"], params)
+    else:
+        best = state["best_loss"]
+        worse = epoch_loss > best - tol
+        if epoch_loss < best:
+            state["best_loss"] = epoch_loss
+    state["no_improvement_count"] = state["no_improvement_count"] + 1 if worse else 0
+    return worse
+
+
+def run_lbfgs(
+    net: Network,
+    params: np.ndarray,
+    X,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    *,
+    alpha: float,
+    max_iter: int,
+    max_fun: int,
+    tol: float,
+    verbose: bool = False,
+) -> tuple[Outcome, scipy.optimize.OptimizeResult]:
+    """Minimize the full-batch loss with scipy's L-BFGS-B, in place.
+
+    scipy iterates in float64; the network is evaluated in ``params.dtype``, so
+    a float32 model stays float32.  If the loss ever becomes non-finite the
+    last parameters with a finite loss are kept.
+    """
+    ws = net.workspace(X.shape[0], params)
+    best = {"loss": math.inf, "params": params.copy()}
+
+    def fun(x):
+        params[...] = x
+        loss = net.loss_and_grad(ws, X, Y, sample_weight, alpha)
+        if math.isfinite(loss) and loss <= best["loss"]:
+            best["loss"] = loss
+            np.copyto(best["params"], params)
+        return loss, ws.grad.astype(np.float64)
+
+    def callback(intermediate_result):
+        if verbose:
+            print(f"Iteration {callback.n}, loss = {intermediate_result.fun:.8f}")
+        callback.n += 1
+
+    callback.n = 1
+    result = scipy.optimize.minimize(
+        fun,
+        params.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=callback,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+    )
+    params[...] = result.x
+    loss = float(result.fun)
+    if not (math.isfinite(loss) and np.isfinite(params).all()):
+        np.copyto(params, best["params"])
+        outcome = Outcome(
+            int(result.nit),
+            best["loss"],
+            "diverged",
+            "L-BFGS produced a non-finite loss; the last parameters with a finite "
+            "loss were kept. Standardize the inputs or increase alpha.",
+        )
+    else:
+        stop = "converged" if result.status == 0 else "max_iter"
+        outcome = Outcome(int(result.nit), loss, stop, str(result.message))
+    return outcome, result
