@@ -45,13 +45,15 @@ def main(argv: list[str] | None = None) -> None:
         f"{X.shape[1]} features, 10 classes"
     )
     print("GridSearchCV(Pipeline(StandardScaler, MLPClassifier(hidden_layer_sizes=(64,))))")
-    print(f"searching {len(grid['mlp__alpha']) * len(grid['mlp__learning_rate_init'])} settings x 3 folds ...\n")
+    n_settings = len(grid["mlp__alpha"]) * len(grid["mlp__learning_rate_init"])
+    print(f"searching {n_settings} settings x 3 folds ...\n")
     start = time.perf_counter()
     search.fit(X_train, y_train)
     elapsed = time.perf_counter() - start
 
     res = search.cv_results_
-    print(f"{'learning_rate_init':>18} {'alpha':>8} {'mean CV acc':>12} {'std':>7} {'fit s':>7} {'rank':>5}")
+    header = ("learning_rate_init", "alpha", "mean CV acc", "std", "fit s", "rank")
+    print("{:>18} {:>8} {:>12} {:>7} {:>7} {:>5}".format(*header))
     for i in sorted(range(len(res["params"])), key=lambda i: res["rank_test_score"][i]):
         p = res["params"][i]
         print(

@@ -66,13 +66,21 @@ def _identity_derivative(z, a, delta, work):
     pass
 
 
-# logistic: f(z) = 1 / (1 + exp(-z)) = (1 + tanh(z / 2)) / 2, f' = a (1 - a)
-# The tanh form cannot overflow for very negative z.
-def _logistic(z, out, work):
-    np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
+# logistic: f(z) = 1 / (1 + exp(-z)), f' = a (1 - a)
+# Written as exp(min(z, 0)) / (1 + exp(-|z|)): it cannot overflow, and keeps
+# tiny probabilities for very negative z instead of rounding them to 0.
+def sigmoid(z, out, work):
+    """Logistic sigmoid of ``z`` into ``out`` (which may be ``z``), in place."""
+    np.minimum(z, 0.0, out=work)
+    np.abs(z, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.exp(work, out=work)
+    np.divide(work, out, out=out)
+
+
+_logistic = sigmoid
 
 
 def _logistic_derivative(z, a, delta, work):

@@ -307,9 +307,7 @@ class _BaseMLP(BaseEstimator):
             sizes = [sizes]
         sizes = list(sizes)
         if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must contain positive integers, got {sizes}."
-            )
+            raise ValueError(f"hidden_layer_sizes must contain positive integers, got {sizes}.")
         return [int(s) for s in sizes]
 
     def _network(self) -> Network:
@@ -638,9 +636,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if not self._label_binarizer.y_type_.startswith("multilabel") and len(
-                self.classes_
-            ) < 2:
+            if (
+                not self._label_binarizer.y_type_.startswith("multilabel")
+                and len(self.classes_) < 2
+            ):
                 raise ValueError(
                     "MLPClassifier needs samples of at least 2 classes in y; got "
                     f"only one class: {self.classes_[0]!r}."

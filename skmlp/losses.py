@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import sigmoid
+
 __all__ = ["LOSSES", "Loss"]
 
 
@@ -98,20 +100,14 @@ def _log_loss(y, pred, diff, sample_weight=None):
 
 
 def _logistic_link(z):
-    # (1 + tanh(z / 2)) / 2 cannot overflow
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
+    sigmoid(z, z, np.empty_like(z))
 
 
 def _binary_log_loss(y, pred, diff, sample_weight=None):
     if y.dtype == bool:
         per_sample = -np.sum(_clipped_log(np.where(y, pred, 1.0 - pred)), axis=1)
     else:
-        per_sample = -np.sum(
-            y * _clipped_log(pred) + (1 - y) * _clipped_log(1.0 - pred), axis=1
-        )
+        per_sample = -np.sum(y * _clipped_log(pred) + (1 - y) * _clipped_log(1.0 - pred), axis=1)
     return _average(per_sample, sample_weight)
 
 

@@ -14,6 +14,7 @@ so a training step allocates no array the size of a batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,18 +62,14 @@ class Network:
         self.activation = ACTIVATIONS[activation]
         self.loss = LOSSES[loss]
         self.n_layers = len(self.layer_units) - 1  # weight layers
-        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        pairs = list(pairwise(self.layer_units))
         self.coef_shapes = pairs
-        offsets = np.cumsum([0] + [a * b for a, b in pairs])
+        offsets = np.cumsum([0, *(a * b for a, b in pairs)])
         self.n_coef = int(offsets[-1])
-        bias_offsets = self.n_coef + np.cumsum([0] + list(self.layer_units[1:]))
+        bias_offsets = self.n_coef + np.cumsum([0, *self.layer_units[1:]])
         self.n_params = int(bias_offsets[-1])
-        self._coef_slices = [
-            slice(int(s), int(e)) for s, e in zip(offsets[:-1], offsets[1:])
-        ]
-        self._intercept_slices = [
-            slice(int(s), int(e)) for s, e in zip(bias_offsets[:-1], bias_offsets[1:])
-        ]
+        self._coef_slices = [slice(int(s), int(e)) for s, e in pairwise(offsets)]
+        self._intercept_slices = [slice(int(s), int(e)) for s, e in pairwise(bias_offsets)]
 
     # parameter vector ---------------------------------------------------
     def views(self, flat: np.ndarray) -> tuple[list, list]:
@@ -84,11 +81,17 @@ class Network:
     def pack(self, coefs, intercepts, dtype) -> np.ndarray:
         """Copy per-layer arrays into a new flat vector of ``dtype``."""
         flat = np.empty(self.n_params, dtype=dtype)
-        for dst, src in zip(self.views(flat)[0] + self.views(flat)[1], list(coefs) + list(intercepts)):
+        coef_views, intercept_views = self.views(flat)
+        sources = [*coefs, *intercepts]
+        if len(sources) != len(coef_views) + len(intercept_views):
+            raise ValueError(
+                f"Got {len(sources)} parameter arrays; the network has "
+                f"{len(coef_views)} layers, so it expects {2 * len(coef_views)}."
+            )
+        for dst, src in zip(coef_views + intercept_views, sources):
             if dst.shape != np.shape(src):
                 raise ValueError(
-                    f"A parameter array has shape {np.shape(src)}, the network "
-                    f"expects {dst.shape}."
+                    f"A parameter array has shape {np.shape(src)}, the network expects {dst.shape}."
                 )
             dst[...] = src
         return flat

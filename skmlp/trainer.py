@@ -122,7 +122,11 @@ def run_stochastic(
                     idx = order[start:stop]
                     Xb = _rows(X, idx, X_buf)
                     Yb = np.take(Y, idx, axis=0, out=Y_buf[: stop - start])
-                    swb = None if sw_buf is None else np.take(sample_weight, idx, out=sw_buf[: stop - start])
+                    swb = (
+                        None
+                        if sw_buf is None
+                        else np.take(sample_weight, idx, out=sw_buf[: stop - start])
+                    )
                 else:
                     Xb, Yb = X[start:stop], Y[start:stop]
                     swb = None if sample_weight is None else sample_weight[start:stop]

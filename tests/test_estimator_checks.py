@@ -1,0 +1,19 @@
+"""scikit-learn's estimator checks, for both estimators and every solver."""
+
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skmlp import MLPClassifier, MLPRegressor
+
+
+def _instances():
+    for solver in ("adam", "sgd", "lbfgs"):
+        yield MLPClassifier(solver=solver, max_iter=100, random_state=0)
+        yield MLPRegressor(solver=solver, max_iter=100, random_state=0)
+
+
+@pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
+@parametrize_with_checks(list(_instances()))
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
