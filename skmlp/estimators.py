@@ -482,8 +482,9 @@ class _BaseMLP(BaseEstimator):
     def _validation_split(self, net, params, X, Y, sample_weight, rng):
         # stratify every single-label classification (scikit-learn skips
         # multiclass targets here); multilabel rows are too varied to stratify
-        classifier = isinstance(self, ClassifierMixin)
-        stratify = Y if classifier and not self._multilabel else None
+        stratify = None
+        if isinstance(self, ClassifierMixin) and not self._multilabel:
+            stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel()
         arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
         parts = train_test_split(
             *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
