@@ -383,14 +383,14 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = outcome.n_iter
         self.loss_ = outcome.loss
         if outcome.stop_reason == "diverged":
-            warnings.warn(outcome.message, DivergenceWarning, stacklevel=4)
+            warnings.warn(outcome.message, DivergenceWarning, stacklevel=5)
         elif result.status != 0:
             warnings.warn(
                 f"lbfgs failed to converge after {outcome.n_iter} iteration(s) "
                 f"(status={result.status}): {result.message}. Increase max_iter "
                 "or max_fun, or scale the data.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _fit_stochastic(self, net, params, X, Y, sample_weight, rng, incremental):
@@ -556,8 +556,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> from sklearn.datasets import load_iris
     >>> from skmlp import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=500,
-    ...                     random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
+    ...                     max_iter=2000, random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.predict_proba(X[:1]).shape
@@ -819,10 +819,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> from sklearn.datasets import make_regression
     >>> from skmlp import MLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
-    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs",
-    ...                    max_iter=500, random_state=0).fit(X, y)
-    >>> round(reg.score(X, y), 2)
-    1.0
+    >>> y = y / y.std()
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", tol=1e-2,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.95
+    True
     """
 
     _parameter_constraints: dict = {
