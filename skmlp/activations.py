@@ -29,6 +29,7 @@ __all__ = ["ACTIVATIONS", "Activation"]
 LEAKY_SLOPE = 0.01
 _GELU_C = float(np.sqrt(2.0 / np.pi))
 _GELU_K = 0.044715
+_GELU_CLIP = 10.0
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,14 @@ def _softplus_derivative(z, a, delta, work):
 #   f'(z) = (1 + t) / 2 + c z p (1 - t^2) / 2,  p = 1 + 3 k z^2
 #         = (1 + t) (1/2 + c z p (1 - t) / 2)
 # The derivative is arranged so that two scratch buffers (work and z) suffice.
+# The polynomial uses z clipped to [-10, 10]: beyond that tanh(u) is exactly
+# +-1 in float32 and float64 alike, and z^3 could overflow.
 def _gelu(z, out, work):
-    np.multiply(z, z, out=work)
+    np.clip(z, -_GELU_CLIP, _GELU_CLIP, out=out)
+    np.multiply(out, out, out=work)
     work *= _GELU_K
     work += 1.0
-    work *= z
+    work *= out
     work *= _GELU_C
     np.tanh(work, out=work)
     work += 1.0
@@ -173,6 +177,7 @@ def _gelu(z, out, work):
 
 
 def _gelu_derivative(z, a, delta, work):
+    np.clip(z, -_GELU_CLIP, _GELU_CLIP, out=z)
     np.multiply(z, z, out=work)
     work *= 3.0 * _GELU_K
     work += 1.0

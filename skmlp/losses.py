@@ -72,9 +72,10 @@ def _poisson(y, pred, diff, sample_weight=None):
     # y log(y / pred) is taken as 0 where y == 0 (its limit).
     positive = y > 0
     y_safe = np.where(positive, y, 1.0)
-    with np.errstate(divide="ignore"):
+    # an underflowed prediction (pred == 0) only matters where y > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = np.log(y_safe) - np.log(pred)
-    per_sample = np.sum(np.where(positive, y * log_ratio, 0.0) + diff, axis=1)
+        per_sample = np.sum(np.where(positive, y * log_ratio, 0.0) + diff, axis=1)
     return _average(per_sample, sample_weight)
 
 
