@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._math import sigmoid
+
 __all__ = ["ACTIVATIONS", "Activation"]
 
 LEAKY_SLOPE = 0.01
@@ -67,20 +69,7 @@ def _identity_derivative(z, a, delta, work):
     pass
 
 
-# logistic: f(z) = 1 / (1 + exp(-z)), f' = a (1 - a)
-# Written as exp(min(z, 0)) / (1 + exp(-|z|)): it cannot overflow, and keeps
-# tiny probabilities for very negative z instead of rounding them to 0.
-def sigmoid(z, out, work):
-    """Logistic sigmoid of ``z`` into ``out`` (which may be ``z``), in place."""
-    np.minimum(z, 0.0, out=work)
-    np.abs(z, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    out += 1.0
-    np.exp(work, out=work)
-    np.divide(work, out, out=out)
-
-
+# logistic: f(z) = 1 / (1 + exp(-z)), f' = a (1 - a); see _math.sigmoid
 _logistic = sigmoid
 
 

@@ -59,7 +59,12 @@ class DivergenceWarning(ConvergenceWarning):
 
 
 def _stochastic(est) -> bool:
-    return est.solver != "lbfgs"
+    if est.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers "
+            f"{sorted(OPTIMIZERS)}; solver='lbfgs' trains on the full batch."
+        )
+    return True
 
 
 _PARAMETERS_DOC = """\
@@ -294,7 +299,7 @@ class _BaseMLP(BaseEstimator):
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
         raise NotImplementedError
 
-    def _loss_name(self) -> str:  # pragma: no cover
+    def _loss_name(self, Y) -> str:  # pragma: no cover
         raise NotImplementedError
 
     def _score_on(self, X, y, sample_weight) -> float:  # pragma: no cover
@@ -358,6 +363,13 @@ class _BaseMLP(BaseEstimator):
             self.t_ = 0
             self._train_state = None
         else:
+            old_hidden = [c.shape[1] for c in self.coefs_[:-1]]
+            if old_hidden != hidden:
+                raise ValueError(
+                    f"hidden_layer_sizes is {tuple(hidden)} but the fitted network has "
+                    f"hidden layers {tuple(old_hidden)}; warm_start and partial_fit "
+                    "continue the same network. Set warm_start=False to train anew."
+                )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
 
         if self.solver == "lbfgs":
@@ -382,6 +394,7 @@ class _BaseMLP(BaseEstimator):
         )
         self.n_iter_ = outcome.n_iter
         self.loss_ = outcome.loss
+        self._train_state = None  # a later stochastic warm start begins afresh
         if outcome.stop_reason == "diverged":
             warnings.warn(outcome.message, DivergenceWarning, stacklevel=5)
         elif result.status != 0:
@@ -409,6 +422,10 @@ class _BaseMLP(BaseEstimator):
             state = new_state(self.learning_rate_init, self.early_stopping, optimizer.init(params))
             state["solver"], state["optimizer_size"] = self.solver, params.size
             state["t"] = getattr(self, "t_", 0)
+        elif state.get("learning_rate_init") != self.learning_rate_init:
+            # a new initial rate given between warm starts takes effect
+            state["learning_rate"] = float(self.learning_rate_init)
+        state["learning_rate_init"] = self.learning_rate_init
 
         validation_score = None
         if self.early_stopping:
@@ -484,7 +501,13 @@ class _BaseMLP(BaseEstimator):
         # multiclass targets here); multilabel rows are too varied to stratify
         stratify = None
         if isinstance(self, ClassifierMixin) and not self._multilabel:
-            stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel()
+            labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel()
+            counts = np.bincount(labels.astype(np.intp))
+            n_val = math.ceil(self.validation_fraction * len(labels))
+            # stratification needs two samples of every class and room for
+            # each class in both parts; otherwise split at random (as sklearn)
+            if counts[counts > 0].min() >= 2 and len(counts) <= min(n_val, len(labels) - n_val):
+                stratify = labels
         arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
         parts = train_test_split(
             *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
@@ -637,14 +660,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if (
-                not self._label_binarizer.y_type_.startswith("multilabel")
-                and len(self.classes_) < 2
-            ):
-                raise ValueError(
-                    "MLPClassifier needs samples of at least 2 classes in y; got "
-                    f"only one class: {self.classes_[0]!r}."
-                )
+            self._check_two_classes()
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
@@ -661,6 +677,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         self._multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _check_two_classes(self):
+        if not self._label_binarizer.y_type_.startswith("multilabel") and len(self.classes_) < 2:
+            raise ValueError(
+                "MLPClassifier needs samples of at least 2 classes in y; got only "
+                f"one class: {self.classes_.tolist()[0]!r}."
+            )
 
     def _loss_name(self, Y) -> str:
         if self._label_binarizer.y_type_ == "multiclass":
@@ -722,6 +745,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
+            self.classes_ = self._label_binarizer.classes_
+            self._check_two_classes()
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict(self, X):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import sigmoid
+from ._math import sigmoid
 
 __all__ = ["LOSSES", "Loss"]
 

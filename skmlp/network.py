@@ -181,17 +181,16 @@ class Network:
         m = X.shape[0]
         pred = self.forward(ws, X)
         last = self.n_layers - 1
+        weight_sum = float(m) if sample_weight is None else float(np.sum(sample_weight))
+        if weight_sum <= 0.0:  # a batch of zero-weight samples teaches nothing
+            ws.grad[...] = 0.0
+            return 0.0
         delta = ws.deltas[last][:m]
         np.subtract(pred, Y, out=delta)
         loss = self.loss.value(Y, pred, delta, sample_weight)
         if sample_weight is None:
-            weight_sum = float(m)
             delta *= 1.0 / m
         else:
-            weight_sum = float(np.sum(sample_weight))
-            if weight_sum <= 0.0:  # a batch of zero-weight samples teaches nothing
-                ws.grad[...] = 0.0
-                return 0.0
             delta *= (sample_weight / weight_sum).astype(delta.dtype, copy=False)[:, None]
 
         act = self.activation

@@ -103,79 +103,82 @@ def run_stochastic(
     n_iter, epoch_loss = 0, math.nan
     stop_reason, message = ("incremental" if incremental else "max_iter"), ""
 
-    try:
-        for _ in range(max_iter):
-            if schedule is not None:
-                state["learning_rate"] = schedule(state["t"])
-            rate = state["learning_rate"]
-            if shuffle:
-                # scikit-learn's draw, so equal seeds give equal batches
-                perm = np.arange(n)
-                rng.shuffle(perm)
-                order = order[perm]
-            np.copyto(snapshot, params)
-
-            total, diverged = 0.0, False
-            for start in range(0, n, batch_size):
-                stop = min(start + batch_size, n)
+    # non-finite values are detected and reported as divergence below, so
+    # numpy's overflow warnings on the way there are noise
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for _ in range(max_iter):
+                if schedule is not None:
+                    state["learning_rate"] = schedule(state["t"])
+                rate = state["learning_rate"]
                 if shuffle:
-                    idx = order[start:stop]
-                    Xb = _rows(X, idx, X_buf)
-                    Yb = np.take(Y, idx, axis=0, out=Y_buf[: stop - start])
-                    swb = (
-                        None
-                        if sw_buf is None
-                        else np.take(sample_weight, idx, out=sw_buf[: stop - start])
-                    )
-                else:
-                    Xb, Yb = X[start:stop], Y[start:stop]
-                    swb = None if sample_weight is None else sample_weight[start:stop]
-                batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha)
-                if not math.isfinite(batch_loss):
-                    diverged = True
-                    break
-                total += batch_loss * (stop - start)
-                optimizer.update(params, grad, state["optimizer"], rate)
-            if diverged or not np.isfinite(params).all():
-                np.copyto(params, snapshot)
-                state["optimizer"] = optimizer.init(params)
-                stop_reason = "diverged"
-                message = (
-                    f"Training diverged in epoch {n_iter + 1} (the loss became "
-                    f"non-finite at learning rate {rate:g}); the weights from the "
-                    "end of the previous epoch were kept. Use a smaller "
-                    "learning_rate_init, or standardize the inputs."
-                )
-                break
+                    # scikit-learn's draw, so equal seeds give equal batches
+                    perm = np.arange(n)
+                    rng.shuffle(perm)
+                    order = order[perm]
+                np.copyto(snapshot, params)
 
-            epoch_loss = total / n
-            n_iter += 1
-            state["t"] += n
-            state["loss_curve"].append(epoch_loss)
-            if verbose:
-                print(f"Iteration {n_iter}, loss = {epoch_loss:.8f}")
-
-            if _no_improvement(state, epoch_loss, params, tol, validation_score, verbose):
-                msg = (
-                    f"{'Validation score' if validation_score else 'Training loss'} "
-                    f"did not improve more than tol={tol:f} for "
-                    f"{n_iter_no_change} consecutive epochs."
-                )
-                if state["no_improvement_count"] > n_iter_no_change:
-                    if adaptive and state["learning_rate"] > _ADAPTIVE_MIN_RATE:
-                        state["learning_rate"] /= 5.0
-                        state["no_improvement_count"] = 0
-                        if verbose:
-                            print(f"{msg} Setting learning rate to {state['learning_rate']:f}")
+                total, diverged = 0.0, False
+                for start in range(0, n, batch_size):
+                    stop = min(start + batch_size, n)
+                    if shuffle:
+                        idx = order[start:stop]
+                        Xb = _rows(X, idx, X_buf)
+                        Yb = np.take(Y, idx, axis=0, out=Y_buf[: stop - start])
+                        swb = (
+                            None
+                            if sw_buf is None
+                            else np.take(sample_weight, idx, out=sw_buf[: stop - start])
+                        )
                     else:
-                        stop_reason, message = "converged", msg
-                        if verbose:
-                            print(f"{msg} Stopping.")
+                        Xb, Yb = X[start:stop], Y[start:stop]
+                        swb = None if sample_weight is None else sample_weight[start:stop]
+                    batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha)
+                    if not math.isfinite(batch_loss):
+                        diverged = True
                         break
-            if incremental:
-                break
-    except KeyboardInterrupt:
-        stop_reason, message = "interrupted", "Training interrupted by user."
+                    total += batch_loss * (stop - start)
+                    optimizer.update(params, grad, state["optimizer"], rate)
+                if diverged or not np.isfinite(params).all():
+                    np.copyto(params, snapshot)
+                    state["optimizer"] = optimizer.init(params)
+                    stop_reason = "diverged"
+                    message = (
+                        f"Training diverged in epoch {n_iter + 1} (the loss became "
+                        f"non-finite at learning rate {rate:g}); the weights from the "
+                        "end of the previous epoch were kept. Use a smaller "
+                        "learning_rate_init, or standardize the inputs."
+                    )
+                    break
+
+                epoch_loss = total / n
+                n_iter += 1
+                state["t"] += n
+                state["loss_curve"].append(epoch_loss)
+                if verbose:
+                    print(f"Iteration {n_iter}, loss = {epoch_loss:.8f}")
+
+                if _no_improvement(state, epoch_loss, params, tol, validation_score, verbose):
+                    msg = (
+                        f"{'Validation score' if validation_score else 'Training loss'} "
+                        f"did not improve more than tol={tol:f} for "
+                        f"{n_iter_no_change} consecutive epochs."
+                    )
+                    if state["no_improvement_count"] > n_iter_no_change:
+                        if adaptive and state["learning_rate"] > _ADAPTIVE_MIN_RATE:
+                            state["learning_rate"] /= 5.0
+                            state["no_improvement_count"] = 0
+                            if verbose:
+                                print(f"{msg} Setting learning rate to {state['learning_rate']:f}")
+                        else:
+                            stop_reason, message = "converged", msg
+                            if verbose:
+                                print(f"{msg} Stopping.")
+                            break
+                if incremental:
+                    break
+        except KeyboardInterrupt:
+            stop_reason, message = "interrupted", "Training interrupted by user."
 
     if validation_score is not None and state["best_params"] is not None:
         np.copyto(params, state["best_params"])
@@ -230,7 +233,8 @@ def run_lbfgs(
 
     def fun(x):
         params[...] = x
-        loss = net.loss_and_grad(ws, X, Y, sample_weight, alpha)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = net.loss_and_grad(ws, X, Y, sample_weight, alpha)
         if math.isfinite(loss) and loss <= best["loss"]:
             best["loss"] = loss
             np.copyto(best["params"], params)
@@ -254,12 +258,16 @@ def run_lbfgs(
     loss = float(result.fun)
     if not (math.isfinite(loss) and np.isfinite(params).all()):
         np.copyto(params, best["params"])
+        kept = (
+            "the parameters with the lowest finite loss were kept"
+            if math.isfinite(best["loss"])
+            else "no evaluation had a finite loss, so the initial parameters were kept"
+        )
         outcome = Outcome(
             int(result.nit),
             best["loss"],
             "diverged",
-            "L-BFGS produced a non-finite loss; the last parameters with a finite "
-            "loss were kept. Standardize the inputs or increase alpha.",
+            f"L-BFGS produced a non-finite loss; {kept}. Standardize the inputs or increase alpha.",
         )
     else:
         stop = "converged" if result.status == 0 else "max_iter"

@@ -1,7 +1,6 @@
 """Behaviour of MLPClassifier / MLPRegressor beyond scikit-learn's checks."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -380,12 +379,58 @@ def test_divergence_warns_and_keeps_finite_weights(solver):
     y = rng.poisson(3.0, size=200)
     reg = MLPRegressor(loss="poisson", solver=solver, learning_rate_init=50.0, random_state=0)
     reg.set_params(max_iter=50)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        with pytest.warns(DivergenceWarning, match="learning_rate_init"):
-            reg.fit(X, y)
+    # numpy's overflow RuntimeWarnings (errors in this suite) must not leak
+    with pytest.warns(DivergenceWarning, match="learning_rate_init"):
+        reg.fit(X, y)
     pred = reg.predict(X)
     assert all(np.isfinite(c).all() for c in reg.coefs_ + reg.intercepts_)
     assert np.isfinite(pred).all()
     assert reg.n_iter_ < 50
     assert issubclass(DivergenceWarning, ConvergenceWarning)
+
+
+def test_partial_fit_lbfgs_error_says_why():
+    with pytest.raises(AttributeError, match="partial_fit") as info:
+        MLPRegressor(solver="lbfgs").partial_fit
+    assert "stochastic solvers" in str(info.value.__cause__)
+
+
+def test_partial_fit_single_class_raises(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPClassifier().partial_fit(X, np.zeros(len(X)), classes=[0])
+
+
+def test_warm_start_with_other_hidden_sizes_raises(digits):
+    X, y = digits
+    clf = _small(MLPClassifier, warm_start=True).fit(X, y)
+    clf.set_params(hidden_layer_sizes=(13,))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        clf.fit(X, y)
+
+
+def test_lbfgs_fit_between_warm_starts_resets_the_optimizer(digits):
+    X, y = digits
+    clf = _small(MLPClassifier, warm_start=True, max_iter=3).fit(X, y)
+    clf.set_params(solver="lbfgs").fit(X, y)
+    clf.set_params(solver="adam").fit(X, y)
+    # a fresh Adam state counts only this fit's steps
+    assert clf._train_state["optimizer"]["t"] == 3 * -(-len(X) // 200)
+
+
+def test_early_stopping_with_rare_classes_still_trains():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(100, 3)), rng.randint(0, 10, 100)
+    clf = MLPClassifier(early_stopping=True, validation_fraction=0.05, max_iter=5)
+    clf.set_params(random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_
+
+
+def test_zero_weight_batches_are_skipped_quietly():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    sw = np.ones(60)
+    sw[:10] = 0.0
+    reg = MLPRegressor(batch_size=10, shuffle=False, max_iter=5, random_state=0)
+    reg.fit(X, y, sample_weight=sw)  # a RuntimeWarning would fail this suite
+    assert np.isfinite(reg.loss_)
