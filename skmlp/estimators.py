@@ -50,6 +50,11 @@ _LINK_TO_LOSS = {
 }
 
 
+# with dtype='auto', stochastic fits of float64 data this large train in
+# float32 (see docs/performance.md)
+_FLOAT32_MIN_SAMPLES = 10_000
+
+
 class DivergenceWarning(ConvergenceWarning):
     """Training produced a non-finite loss and was stopped.
 
@@ -163,7 +168,15 @@ _PARAMETERS_DOC = """\
 'he_uniform', 'he_normal', 'lecun_normal'}}, default='sklearn'
         Weight initialization. ``'sklearn'`` reproduces scikit-learn's draws
         exactly; the others are the Glorot/Xavier (tanh, logistic), He/MSRA
-        (relu family) and LeCun schemes with zero biases."""
+        (relu family) and LeCun schemes with zero biases.
+
+    dtype : {{'auto', 'float32', 'float64'}}, default='auto'
+        The floating-point type the network trains and predicts in.
+        ``'auto'`` keeps float32 input in float32 and trains float64 input in
+        float32 when the solver is stochastic and there are at least 10,000
+        training samples (about twice as fast, with no measurable accuracy
+        cost), in float64 otherwise. Predictions always come back in the
+        floating dtype of the ``X`` passed to ``predict``."""
 
 _ATTRIBUTES_DOC = """\
     loss_ : float
@@ -239,6 +252,7 @@ class _BaseMLP(BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions(set(INITIALIZERS))],
+        "dtype": [StrOptions({"auto", "float32", "float64"})],
     }
 
     def __init__(
@@ -268,6 +282,7 @@ class _BaseMLP(BaseEstimator):
         n_iter_no_change,
         max_fun,
         weight_init,
+        dtype,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -294,6 +309,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.weight_init = weight_init
+        self.dtype = dtype
 
     # subclasses supply these
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
@@ -319,25 +335,37 @@ class _BaseMLP(BaseEstimator):
         units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
         return Network(units, self.activation, _LINK_TO_LOSS[self.out_activation_])
 
-    def _raw_predict(self, X, check_input=True) -> np.ndarray:
-        """Network output (after the link) for validated or raw ``X``."""
-        dtype = self.coefs_[0].dtype
-        if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=False)
-        elif X.dtype != dtype:
-            X = X.astype(dtype)
+    def _raw_predict(self, X) -> np.ndarray:
+        """Network output (after the link), in the floating dtype of ``X``.
+
+        The network computes in its own dtype; rows are converted chunk by
+        chunk, so a float64 ``X`` on a float32 model costs no full copy.
+        """
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
         net = self._network()
-        params = net.pack(self.coefs_, self.intercepts_, dtype)
-        return net.predict(params, X)
+        params = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype)
+        return net.predict(params, X, out_dtype=X.dtype)
+
+    def _training_dtype(self, X) -> np.dtype:
+        """The dtype the network trains in, by the ``dtype`` parameter."""
+        if self.dtype != "auto":
+            return np.dtype(self.dtype)
+        if X.dtype == np.float32:
+            return np.dtype(np.float32)
+        if self.solver != "lbfgs" and X.shape[0] >= _FLOAT32_MIN_SAMPLES:
+            return np.dtype(np.float32)
+        return np.dtype(np.float64)
 
     # --- fitting ------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        if not first_pass and X.dtype != self.coefs_[0].dtype:
-            X = X.astype(self.coefs_[0].dtype)
-        dtype = X.dtype
+        dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
+        if X.dtype != dtype:
+            X = X.astype(dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
         if Y.ndim == 1:
@@ -614,6 +642,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         weight_init="sklearn",
+        dtype="auto",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -641,6 +670,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             weight_init=weight_init,
+            dtype=dtype,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -884,6 +914,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         weight_init="sklearn",
+        dtype="auto",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -911,6 +942,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             weight_init=weight_init,
+            dtype=dtype,
         )
 
     def _validate_input(self, X, y, incremental, reset):

@@ -32,11 +32,15 @@ from ._math import sigmoid
 
 __all__ = ["LOSSES", "Loss"]
 
+_EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
+
 
 def _average(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    # ufunc methods directly: this runs once per batch, where numpy's
+    # Python-level wrappers (np.mean, np.sum) cost more than the arithmetic
     if sample_weight is None:
-        return float(np.mean(per_sample))
-    return float(np.dot(per_sample, sample_weight) / np.sum(sample_weight))
+        return float(np.add.reduce(per_sample)) / per_sample.shape[0]
+    return float(np.dot(per_sample, sample_weight)) / float(np.add.reduce(sample_weight))
 
 
 @dataclass(frozen=True)
@@ -80,24 +84,27 @@ def _poisson(y, pred, diff, sample_weight=None):
 
 
 def _softmax_link(z):
-    z -= z.max(axis=1, keepdims=True)
+    z -= np.maximum.reduce(z, axis=1, keepdims=True)
     np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
+    z /= np.add.reduce(z, axis=1, keepdims=True)
 
 
 def _clipped_log(p):
-    eps = np.finfo(p.dtype).eps
-    return np.log(np.clip(p, eps, 1.0 - eps))
+    # log of p clipped to [eps, 1 - eps], as scikit-learn's log-losses
+    eps = _EPS[p.dtype]
+    out = np.maximum(p, eps)
+    np.minimum(out, 1.0 - eps, out=out)
+    return np.log(out, out=out)
 
 
 def _log_loss(y, pred, diff, sample_weight=None):
     if y.dtype == bool and pred.shape[1] > 1:
         # one-hot targets: pick each row's true-class probability
-        per_sample = -_clipped_log(pred[y])
-        if per_sample.shape[0] == pred.shape[0]:
-            return _average(per_sample, sample_weight)
-    per_sample = -np.sum(y * _clipped_log(pred), axis=1)
-    return _average(per_sample, sample_weight)
+        log_p = _clipped_log(pred[y])
+        if log_p.shape[0] == pred.shape[0]:
+            return -_average(log_p, sample_weight)
+    per_sample = np.add.reduce(y * _clipped_log(pred), axis=1)
+    return -_average(per_sample, sample_weight)
 
 
 def _logistic_link(z):
@@ -106,10 +113,12 @@ def _logistic_link(z):
 
 def _binary_log_loss(y, pred, diff, sample_weight=None):
     if y.dtype == bool:
-        per_sample = -np.sum(_clipped_log(np.where(y, pred, 1.0 - pred)), axis=1)
+        per_sample = np.add.reduce(_clipped_log(np.where(y, pred, 1.0 - pred)), axis=1)
     else:
-        per_sample = -np.sum(y * _clipped_log(pred) + (1 - y) * _clipped_log(1.0 - pred), axis=1)
-    return _average(per_sample, sample_weight)
+        per_sample = np.add.reduce(
+            y * _clipped_log(pred) + (1 - y) * _clipped_log(1.0 - pred), axis=1
+        )
+    return -_average(per_sample, sample_weight)
 
 
 LOSSES: dict[str, Loss] = {

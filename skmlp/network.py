@@ -159,7 +159,7 @@ class Network:
         for i in range(self.n_layers):
             out = ws.outputs[i][:m]
             z = out if i == last or ws.inputs[i] is None else ws.inputs[i][:m]
-            if sp.issparse(a):
+            if i == 0 and sp.issparse(a):
                 z[...] = a @ ws.coefs[i]
             else:
                 np.matmul(a, ws.coefs[i], out=z)
@@ -181,7 +181,7 @@ class Network:
         m = X.shape[0]
         pred = self.forward(ws, X)
         last = self.n_layers - 1
-        weight_sum = float(m) if sample_weight is None else float(np.sum(sample_weight))
+        weight_sum = float(m) if sample_weight is None else float(np.add.reduce(sample_weight))
         if weight_sum <= 0.0:  # a batch of zero-weight samples teaches nothing
             ws.grad[...] = 0.0
             return 0.0
@@ -196,11 +196,11 @@ class Network:
         act = self.activation
         for i in range(last, -1, -1):
             a_prev = X if i == 0 else ws.outputs[i - 1][:m]
-            if sp.issparse(a_prev):
+            if i == 0 and sp.issparse(a_prev):
                 ws.coef_grads[i][...] = a_prev.T @ delta
             else:
                 np.matmul(a_prev.T, delta, out=ws.coef_grads[i])
-            np.sum(delta, axis=0, out=ws.intercept_grads[i])
+            np.add.reduce(delta, axis=0, out=ws.intercept_grads[i])
             if i > 0:
                 prev_delta = ws.deltas[i - 1][:m]
                 np.matmul(delta, ws.coefs[i].T, out=prev_delta)
@@ -215,11 +215,15 @@ class Network:
             ws.grad[: self.n_coef] += ws.penalty_work
         return loss
 
-    def predict(self, params: np.ndarray, X, chunk_rows: int | None = None) -> np.ndarray:
+    def predict(
+        self, params: np.ndarray, X, chunk_rows: int | None = None, out_dtype=None
+    ) -> np.ndarray:
         """Prediction for all rows of ``X``, computed in bounded chunks.
 
-        Peak extra memory is the output array plus one chunk's hidden
-        activations, whatever the number of rows.
+        Peak extra memory is the output array plus one chunk's activations
+        (and one chunk of ``X`` converted to ``params.dtype`` if it differs),
+        whatever the number of rows. The result has ``out_dtype`` (default
+        ``params.dtype``).
         """
         n = X.shape[0]
         if chunk_rows is None:
@@ -229,8 +233,11 @@ class Network:
             chunk_rows = max(64, (4 << 20) // per_row)
         chunk_rows = max(1, min(chunk_rows, n))
         ws = self.workspace(chunk_rows, params, training=False)
-        result = np.empty((n, self.layer_units[-1]), dtype=params.dtype)
+        result = np.empty((n, self.layer_units[-1]), dtype=out_dtype or params.dtype)
         for start in range(0, n, chunk_rows):
             stop = min(start + chunk_rows, n)
-            result[start:stop] = self.forward(ws, X[start:stop])
+            chunk = X[start:stop]
+            if chunk.dtype != params.dtype:
+                chunk = chunk.astype(params.dtype)
+            result[start:stop] = self.forward(ws, chunk)
         return result

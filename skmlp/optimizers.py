@@ -87,6 +87,11 @@ class Adam(_Optimizer):
 
     (the bias corrections folded into the rate, as in the paper's
     Section 2 and in scikit-learn).
+
+    The state keeps :math:`m / (1 - \beta_1)` and :math:`v / (1 - \beta_2)`
+    (keys ``m`` and ``v``): without those constant factors each moment update
+    is one pass shorter, and the factors are folded into the step size and
+    :math:`\epsilon` instead. The arithmetic is the same update.
     """
 
     hyperparameters = ("beta_1", "beta_2", "epsilon")
@@ -101,19 +106,20 @@ class Adam(_Optimizer):
 
     def update(self, params, grad, state, learning_rate) -> None:
         work = self._scratch(params)
+        b1, b2 = self.beta_1, self.beta_2
         state["t"] += 1
         t = state["t"]
-        m, v = state["m"], state["v"]
-        m *= self.beta_1
-        np.multiply(grad, 1.0 - self.beta_1, out=work)
-        m += work
-        v *= self.beta_2
+        m, v = state["m"], state["v"]  # scaled moments, see the class docstring
+        m *= b1
+        m += grad
+        v *= b2
         np.multiply(grad, grad, out=work)
-        work *= 1.0 - self.beta_2
         v += work
-        step = learning_rate * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        # sqrt(v_true) + eps = sqrt(1 - b2) * (sqrt(v) + eps / sqrt(1 - b2))
+        root = np.sqrt(1.0 - b2)
+        step = learning_rate * np.sqrt(1.0 - b2**t) / (1.0 - b1**t) * (1.0 - b1) / root
         np.sqrt(v, out=work)
-        work += self.epsilon
+        work += self.epsilon / root
         np.divide(m, work, out=work)
         work *= step
         params -= work

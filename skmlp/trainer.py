@@ -56,9 +56,10 @@ def new_state(learning_rate: float, early_stopping: bool, optimizer_state: dict)
 
 
 def _rows(X, idx, out):
-    if sp.issparse(X):
+    if out is None:  # sparse
         return X[idx]
-    return np.take(X, idx, axis=0, out=out[: len(idx)])
+    # mode="clip" (indices are valid anyway) lets take write straight into out
+    return X.take(idx, axis=0, out=out[: len(idx)], mode="clip")
 
 
 def run_stochastic(
@@ -124,12 +125,8 @@ def run_stochastic(
                     if shuffle:
                         idx = order[start:stop]
                         Xb = _rows(X, idx, X_buf)
-                        Yb = np.take(Y, idx, axis=0, out=Y_buf[: stop - start])
-                        swb = (
-                            None
-                            if sw_buf is None
-                            else np.take(sample_weight, idx, out=sw_buf[: stop - start])
-                        )
+                        Yb = _rows(Y, idx, Y_buf)
+                        swb = None if sw_buf is None else _rows(sample_weight, idx, sw_buf)
                     else:
                         Xb, Yb = X[start:stop], Y[start:stop]
                         swb = None if sample_weight is None else sample_weight[start:stop]
