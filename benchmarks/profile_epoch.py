@@ -73,11 +73,12 @@ def profile(dtype, repeats: int = 3) -> dict:
             ws.outputs[i] += ws.intercepts[i]
             np.add.reduce(ws.deltas[i], axis=0, out=ws.intercept_grads[i])
 
+    works = [np.empty_like(out) for out in ws.outputs[:-1]]
+
     def activations(idx):
         act = net.activation
         for i in range(L - 1):
-            out = ws.outputs[i]
-            work = net._scratch(ws, BATCH, out.shape[1])
+            out, work = ws.outputs[i], works[i]
             act.forward(out, out, work)
             act.derivative(out, out, ws.deltas[i], work)
 

@@ -41,6 +41,28 @@ class Workspace:
     deltas: list
     work: np.ndarray
     penalty_work: np.ndarray = field(repr=False)
+    _plans: dict = field(default_factory=dict, repr=False)
+
+    def plan(self, m: int) -> list:
+        """Per-layer ``(z, out, delta, work)`` views for a batch of ``m`` rows.
+
+        Made once per batch size (a fit has at most two: the full batch and
+        the last, shorter one), so the hot loop slices nothing. ``z`` is the
+        buffer the layer's matrix product goes to: ``out`` itself unless the
+        hidden activation needs its input kept.
+        """
+        layers = self._plans.get(m)
+        if layers is None:
+            layers = []
+            last = len(self.outputs) - 1
+            for i, out in enumerate(self.outputs):
+                out = out[:m]
+                z = out if i == last or self.inputs[i] is None else self.inputs[i][:m]
+                delta = None if self.deltas[i] is None else self.deltas[i][:m]
+                work = self.work[: m * out.shape[1]].reshape(m, out.shape[1])
+                layers.append((z, out, delta, work))
+            self._plans[m] = layers
+        return layers
 
 
 class Network:
@@ -143,31 +165,26 @@ class Network:
         )
 
     # numerics -----------------------------------------------------------
-    def _scratch(self, ws: Workspace, m: int, width: int) -> np.ndarray:
-        return ws.work[: m * width].reshape(m, width)
-
     def forward(self, ws: Workspace, X) -> np.ndarray:
         """Forward pass of ``X`` (at most the workspace's batch size rows).
 
         Returns the prediction (the link applied to the raw output), a view
         into the workspace.
         """
-        m = X.shape[0]
-        act = self.activation
-        a = X
+        layers = ws.plan(X.shape[0])
+        forward = self.activation.forward
         last = self.n_layers - 1
-        for i in range(self.n_layers):
-            out = ws.outputs[i][:m]
-            z = out if i == last or ws.inputs[i] is None else ws.inputs[i][:m]
+        a = X
+        for i, (z, out, _, work) in enumerate(layers):
             if i == 0 and sp.issparse(a):
-                z[...] = a @ ws.coefs[i]
+                z[...] = a @ ws.coefs[0]
             else:
                 np.matmul(a, ws.coefs[i], out=z)
             z += ws.intercepts[i]
             if i == last:
                 self.loss.link(z)
             else:
-                act.forward(z, out, self._scratch(ws, m, out.shape[1]))
+                forward(z, out, work)
             a = out
         return a
 
@@ -179,13 +196,14 @@ class Network:
         biases), scikit-learn's scaling.
         """
         m = X.shape[0]
-        pred = self.forward(ws, X)
-        last = self.n_layers - 1
         weight_sum = float(m) if sample_weight is None else float(np.add.reduce(sample_weight))
         if weight_sum <= 0.0:  # a batch of zero-weight samples teaches nothing
             ws.grad[...] = 0.0
             return 0.0
-        delta = ws.deltas[last][:m]
+        pred = self.forward(ws, X)
+        layers = ws.plan(m)
+        last = self.n_layers - 1
+        delta = layers[last][2]
         np.subtract(pred, Y, out=delta)
         loss = self.loss.value(Y, pred, delta, sample_weight)
         if sample_weight is None:
@@ -193,20 +211,21 @@ class Network:
         else:
             delta *= (sample_weight / weight_sum).astype(delta.dtype, copy=False)[:, None]
 
-        act = self.activation
+        derivative = self.activation.derivative
         for i in range(last, -1, -1):
-            a_prev = X if i == 0 else ws.outputs[i - 1][:m]
-            if i == 0 and sp.issparse(a_prev):
-                ws.coef_grads[i][...] = a_prev.T @ delta
-            else:
-                np.matmul(a_prev.T, delta, out=ws.coef_grads[i])
+            if i == 0:
+                if sp.issparse(X):
+                    ws.coef_grads[0][...] = X.T @ delta
+                else:
+                    np.matmul(X.T, delta, out=ws.coef_grads[0])
+                np.add.reduce(delta, axis=0, out=ws.intercept_grads[0])
+                break
+            z_prev, a_prev, prev_delta, work = layers[i - 1]
+            np.matmul(a_prev.T, delta, out=ws.coef_grads[i])
             np.add.reduce(delta, axis=0, out=ws.intercept_grads[i])
-            if i > 0:
-                prev_delta = ws.deltas[i - 1][:m]
-                np.matmul(delta, ws.coefs[i].T, out=prev_delta)
-                z = a_prev if ws.inputs[i - 1] is None else ws.inputs[i - 1][:m]
-                act.derivative(z, a_prev, prev_delta, self._scratch(ws, m, a_prev.shape[1]))
-                delta = prev_delta
+            np.matmul(delta, ws.coefs[i].T, out=prev_delta)
+            derivative(z_prev, a_prev, prev_delta, work)
+            delta = prev_delta
 
         if alpha > 0.0:
             weights = ws.params[: self.n_coef]
