@@ -118,6 +118,9 @@ def profile(dtype, repeats: int = 3) -> dict:
 
 def main() -> None:
     dtypes = sys.argv[1:] or ["float32", "float64"]
+    import skmlp.network
+
+    print(f"profiling the engine in {skmlp.network.__file__}")
     for dtype in dtypes:
         res = profile(np.dtype(dtype))
         epoch = res["epoch"]
