@@ -1,6 +1,15 @@
 """skmlp: scikit-learn compatible multi-layer perceptrons on a fast numpy engine."""
 
 from .estimators import DivergenceWarning, MLPClassifier, MLPRegressor
+from .lr_finder import LRRangeTestResult
+from .tuning import learning_rate_schedule, lr_range_test
 
-__all__ = ["DivergenceWarning", "MLPClassifier", "MLPRegressor"]
+__all__ = [
+    "DivergenceWarning",
+    "LRRangeTestResult",
+    "MLPClassifier",
+    "MLPRegressor",
+    "learning_rate_schedule",
+    "lr_range_test",
+]
 __version__ = "0.1.0"

@@ -19,7 +19,12 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -35,9 +40,10 @@ from sklearn.utils.validation import (
 
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
+from .lr_finder import run_range_test
 from .network import Network
-from .optimizers import OPTIMIZERS
-from .schedules import SCHEDULES
+from .optimizers import DECOUPLED_DECAY, OPTIMIZERS
+from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
 from .trainer import new_state, run_lbfgs, run_stochastic
 
 __all__ = ["DivergenceWarning", "MLPClassifier", "MLPRegressor"]
@@ -231,7 +237,7 @@ class _BaseMLP(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -253,6 +259,18 @@ class _BaseMLP(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions(set(INITIALIZERS))],
         "dtype": [StrOptions({"auto", "float32", "float64"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate_min": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_max": [Interval(Real, 0, None, closed="neither"), None],
+        "decay_rate": [Interval(Real, 0, 1, closed="right")],
+        "decay_epochs": [Interval(Real, 0, None, closed="neither")],
+        "restart_epochs": [Interval(Real, 0, None, closed="neither")],
+        "restart_mult": [Interval(Real, 1, None, closed="left")],
+        "half_cycle_epochs": [Interval(Real, 0, None, closed="neither")],
+        "cyclic_mode": [StrOptions({"triangular", "triangular2", "exp_range"})],
+        "peak_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warmup_epochs": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -283,6 +301,18 @@ class _BaseMLP(BaseEstimator):
         max_fun,
         weight_init,
         dtype,
+        weight_decay,
+        rho,
+        learning_rate_min,
+        learning_rate_max,
+        decay_rate,
+        decay_epochs,
+        restart_epochs,
+        restart_mult,
+        half_cycle_epochs,
+        cyclic_mode,
+        peak_fraction,
+        warmup_epochs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -310,6 +340,18 @@ class _BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.weight_init = weight_init
         self.dtype = dtype
+        self.weight_decay = weight_decay
+        self.rho = rho
+        self.learning_rate_min = learning_rate_min
+        self.learning_rate_max = learning_rate_max
+        self.decay_rate = decay_rate
+        self.decay_epochs = decay_epochs
+        self.restart_epochs = restart_epochs
+        self.restart_mult = restart_mult
+        self.half_cycle_epochs = half_cycle_epochs
+        self.cyclic_mode = cyclic_mode
+        self.peak_fraction = peak_fraction
+        self.warmup_epochs = warmup_epochs
 
     # subclasses supply these
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
@@ -360,6 +402,16 @@ class _BaseMLP(BaseEstimator):
 
     # --- fitting ------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        net, params, X, Y, sample_weight, rng = self._prepare(X, y, sample_weight, incremental)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(net, params, X, Y, sample_weight)
+        else:
+            self._fit_stochastic(net, params, X, Y, sample_weight, rng, incremental)
+        self.coefs_, self.intercepts_ = net.views(params)
+        return self
+
+    def _prepare(self, X, y, sample_weight, incremental):
+        """Validate the data; build the network and its parameter vector."""
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -399,13 +451,22 @@ class _BaseMLP(BaseEstimator):
                     "continue the same network. Set warm_start=False to train anew."
                 )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
+        return net, params, X, Y, sample_weight, rng
 
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(net, params, X, Y, sample_weight)
-        else:
-            self._fit_stochastic(net, params, X, Y, sample_weight, rng, incremental)
-        self.coefs_, self.intercepts_ = net.views(params)
-        return self
+    def _optimizer(self):
+        cls = OPTIMIZERS[self.solver]
+        return cls(**{name: getattr(self, name) for name in cls.hyperparameters})
+
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than the "
+                f"{n} training samples; it is clipped to {n}.",
+                stacklevel=6,
+            )
+        return min(self.batch_size, n)
 
     def _fit_lbfgs(self, net, params, X, Y, sample_weight):
         outcome, result = run_lbfgs(
@@ -437,50 +498,39 @@ class _BaseMLP(BaseEstimator):
     def _fit_stochastic(self, net, params, X, Y, sample_weight, rng, incremental):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        optimizer = OPTIMIZERS[self.solver](
-            **{name: getattr(self, name) for name in OPTIMIZERS[self.solver].hyperparameters}
-        )
-        state = getattr(self, "_train_state", None)
-        if (
-            state is None
-            or state.get("solver") != self.solver
-            or state["optimizer_size"] != params.size
-            or (state["validation_scores"] is not None) != self.early_stopping
-        ):
-            state = new_state(self.learning_rate_init, self.early_stopping, optimizer.init(params))
-            state["solver"], state["optimizer_size"] = self.solver, params.size
-            state["t"] = getattr(self, "t_", 0)
-        elif state.get("learning_rate_init") != self.learning_rate_init:
-            # a new initial rate given between warm starts takes effect
-            state["learning_rate"] = float(self.learning_rate_init)
-        state["learning_rate_init"] = self.learning_rate_init
-
+        optimizer = self._optimizer()
         validation_score = None
         if self.early_stopping:
             X, Y, sample_weight, validation_score = self._validation_split(
                 net, params, X, Y, sample_weight, rng
             )
-
         n = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn(
-                    f"Got batch_size={self.batch_size} larger than the "
-                    f"{n} training samples; it is clipped to {n}.",
-                    stacklevel=5,
-                )
-            batch_size = min(self.batch_size, n)
+        batch_size = self._batch_size(n)
 
-        if self.solver == "sgd" and self.learning_rate != "adaptive":
-            schedule = SCHEDULES[self.learning_rate](
-                learning_rate_init=self.learning_rate_init, power_t=self.power_t
-            )
-        elif self.solver == "sgd":
-            schedule = None  # the plateau rule owns the rate
+        state = getattr(self, "_train_state", None)
+        fresh = (
+            state is None
+            or state.get("solver") != self.solver
+            or state["optimizer_size"] != params.size
+            or (state["validation_scores"] is not None) != self.early_stopping
+        )
+        if self.learning_rate_init == "auto":
+            if fresh or not hasattr(self, "learning_rate_init_"):
+                self.learning_rate_init_ = self._auto_learning_rate(
+                    net, params, X, Y, sample_weight, optimizer, batch_size, rng
+                )
         else:
-            schedule = SCHEDULES["constant"](learning_rate_init=self.learning_rate_init)
+            self.learning_rate_init_ = float(self.learning_rate_init)
+        lr_init = self.learning_rate_init_
+        if fresh:
+            state = new_state(lr_init, self.early_stopping, optimizer.init(params))
+            state["solver"], state["optimizer_size"] = self.solver, params.size
+            state["t"] = getattr(self, "t_", 0)
+        elif state.get("learning_rate_init") != lr_init:
+            # a new initial rate given between warm starts takes effect
+            state["rate_scale"] = 1.0
+        state["learning_rate_init"] = lr_init
+        schedule = self._schedule(lr_init, n, batch_size, incremental)
 
         outcome = run_stochastic(
             net,
@@ -492,6 +542,7 @@ class _BaseMLP(BaseEstimator):
             state=state,
             schedule=schedule,
             alpha=self.alpha,
+            weight_decay=self.weight_decay if self.solver in DECOUPLED_DECAY else 0.0,
             batch_size=batch_size,
             max_iter=self.max_iter,
             shuffle=self.shuffle,
@@ -504,6 +555,7 @@ class _BaseMLP(BaseEstimator):
             verbose=bool(self.verbose),
         )
         self._train_state = state
+        self.history_ = state["history"]
         self.n_iter_ = outcome.n_iter
         self.t_ = state["t"]
         self.loss_curve_ = state["loss_curve"]
@@ -523,6 +575,64 @@ class _BaseMLP(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=5,
             )
+
+    def _schedule_settings(self, lr_init: float, steps_per_epoch: int) -> dict:
+        lr_max = self.learning_rate_max if self.learning_rate_max is not None else 10 * lr_init
+        return dict(
+            learning_rate_init=lr_init,
+            power_t=self.power_t,
+            learning_rate_min=self.learning_rate_min,
+            learning_rate_max=lr_max,
+            decay_rate=self.decay_rate,
+            decay_epochs=self.decay_epochs,
+            restart_epochs=self.restart_epochs,
+            restart_mult=self.restart_mult,
+            half_cycle_epochs=self.half_cycle_epochs,
+            cyclic_mode=self.cyclic_mode,
+            peak_fraction=self.peak_fraction,
+            max_iter=self.max_iter,
+            steps_per_epoch=steps_per_epoch,
+        )
+
+    def _schedule(self, lr_init: float, n_samples: int, batch_size: int, incremental=False):
+        """The rate of every step, from ``learning_rate`` and its settings."""
+        name = self.learning_rate
+        if name in SKLEARN_SCHEDULES and self.solver != "sgd":
+            name = "constant"  # as scikit-learn: its three schedules are sgd's
+        settings = self._schedule_settings(lr_init, math.ceil(n_samples / batch_size))
+        if name in ("cyclic", "one_cycle") and settings["learning_rate_max"] < lr_init:
+            raise InvalidParameterError(
+                f"The 'learning_rate_max' parameter of {type(self).__name__} must be at "
+                f"least learning_rate_init={lr_init:g} for learning_rate={name!r}; "
+                f"got {self.learning_rate_max!r}."
+            )
+        if name in ("cosine", "cosine_restarts", "one_cycle") and self.learning_rate_min > lr_init:
+            raise InvalidParameterError(
+                f"The 'learning_rate_min' parameter of {type(self).__name__} must be at "
+                f"most learning_rate_init={lr_init:g} for learning_rate={name!r}; "
+                f"got {self.learning_rate_min!r}."
+            )
+        if not incremental and self.warmup_epochs >= self.max_iter:
+            raise InvalidParameterError(
+                f"The 'warmup_epochs' parameter of {type(self).__name__} must be shorter "
+                f"than the training (max_iter={self.max_iter}); got {self.warmup_epochs!r}."
+            )
+        return make_schedule(name, warmup_epochs=self.warmup_epochs, **settings)
+
+    def _auto_learning_rate(self, net, params, X, Y, sample_weight, optimizer, batch_size, rng):
+        """``learning_rate_init='auto'``: the range test's suggestion."""
+        result = run_range_test(
+            net,
+            params.copy(),
+            X,
+            Y,
+            sample_weight,
+            optimizer=optimizer,
+            alpha=self.alpha,
+            batch_size=batch_size,
+            rng=np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
+        )
+        return float(result.suggestion)
 
     def _validation_split(self, net, params, X, Y, sample_weight, rng):
         # stratify every single-label classification (scikit-learn skips
@@ -643,6 +753,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         max_fun=15000,
         weight_init="sklearn",
         dtype="auto",
+        weight_decay=0.0,
+        rho=0.9,
+        learning_rate_min=0.0,
+        learning_rate_max=None,
+        decay_rate=0.5,
+        decay_epochs=10,
+        restart_epochs=10,
+        restart_mult=2,
+        half_cycle_epochs=4,
+        cyclic_mode="triangular",
+        peak_fraction=0.3,
+        warmup_epochs=0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -671,6 +793,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             max_fun=max_fun,
             weight_init=weight_init,
             dtype=dtype,
+            weight_decay=weight_decay,
+            rho=rho,
+            learning_rate_min=learning_rate_min,
+            learning_rate_max=learning_rate_max,
+            decay_rate=decay_rate,
+            decay_epochs=decay_epochs,
+            restart_epochs=restart_epochs,
+            restart_mult=restart_mult,
+            half_cycle_epochs=half_cycle_epochs,
+            cyclic_mode=cyclic_mode,
+            peak_fraction=peak_fraction,
+            warmup_epochs=warmup_epochs,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -915,6 +1049,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         max_fun=15000,
         weight_init="sklearn",
         dtype="auto",
+        weight_decay=0.0,
+        rho=0.9,
+        learning_rate_min=0.0,
+        learning_rate_max=None,
+        decay_rate=0.5,
+        decay_epochs=10,
+        restart_epochs=10,
+        restart_mult=2,
+        half_cycle_epochs=4,
+        cyclic_mode="triangular",
+        peak_fraction=0.3,
+        warmup_epochs=0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -943,6 +1089,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             max_fun=max_fun,
             weight_init=weight_init,
             dtype=dtype,
+            weight_decay=weight_decay,
+            rho=rho,
+            learning_rate_min=learning_rate_min,
+            learning_rate_max=learning_rate_max,
+            decay_rate=decay_rate,
+            decay_epochs=decay_epochs,
+            restart_epochs=restart_epochs,
+            restart_mult=restart_mult,
+            half_cycle_epochs=half_cycle_epochs,
+            cyclic_mode=cyclic_mode,
+            peak_fraction=peak_fraction,
+            warmup_epochs=warmup_epochs,
         )
 
     def _validate_input(self, X, y, incremental, reset):

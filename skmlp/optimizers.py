@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["OPTIMIZERS", "SGD", "Adam"]
+__all__ = ["DECOUPLED_DECAY", "OPTIMIZERS", "SGD", "Adagrad", "Adam", "NAdam", "RMSProp"]
 
 
 class _Optimizer:
     hyperparameters: tuple[str, ...] = ()
 
-    def _scratch(self, params: np.ndarray) -> np.ndarray:
-        work = getattr(self, "_work", None)
+    def _scratch(self, params: np.ndarray, name: str = "_work") -> np.ndarray:
+        work = getattr(self, name, None)
         if work is None or work.shape != params.shape or work.dtype != params.dtype:
-            work = self._work = np.empty_like(params)
+            work = np.empty_like(params)
+            setattr(self, name, work)
         return work
 
     def __repr__(self) -> str:
@@ -125,4 +126,131 @@ class Adam(_Optimizer):
         params -= work
 
 
-OPTIMIZERS: dict[str, type[_Optimizer]] = {"sgd": SGD, "adam": Adam}
+class RMSProp(_Optimizer):
+    r"""RMSProp (Tieleman & Hinton 2012, lecture 6e of "Neural Networks for
+    Machine Learning").
+
+    With decay :math:`\rho`, rate :math:`\eta` and gradient :math:`g`:
+
+    .. math::
+
+        v &\leftarrow \rho v + (1 - \rho) g^2 \\
+        \theta &\leftarrow \theta - \eta \frac{g}{\sqrt{v} + \epsilon}
+    """
+
+    hyperparameters = ("rho", "epsilon")
+
+    def __init__(self, rho: float = 0.9, epsilon: float = 1e-8):
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+
+    def init(self, params: np.ndarray) -> dict:
+        return {"v": np.zeros_like(params)}
+
+    def update(self, params, grad, state, learning_rate) -> None:
+        work = self._scratch(params)
+        v = state["v"]
+        v *= self.rho
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - self.rho
+        v += work
+        np.sqrt(v, out=work)
+        work += self.epsilon
+        np.divide(grad, work, out=work)
+        work *= learning_rate
+        params -= work
+
+
+class Adagrad(_Optimizer):
+    r"""Adagrad (Duchi, Hazan & Singer 2011, JMLR 12).
+
+    With rate :math:`\eta` and gradient :math:`g`:
+
+    .. math::
+
+        G &\leftarrow G + g^2 \\
+        \theta &\leftarrow \theta - \eta \frac{g}{\sqrt{G} + \epsilon}
+    """
+
+    hyperparameters = ("epsilon",)
+
+    def __init__(self, epsilon: float = 1e-8):
+        self.epsilon = float(epsilon)
+
+    def init(self, params: np.ndarray) -> dict:
+        return {"G": np.zeros_like(params)}
+
+    def update(self, params, grad, state, learning_rate) -> None:
+        work = self._scratch(params)
+        G = state["G"]
+        np.multiply(grad, grad, out=work)
+        G += work
+        np.sqrt(G, out=work)
+        work += self.epsilon
+        np.divide(grad, work, out=work)
+        work *= learning_rate
+        params -= work
+
+
+class NAdam(_Optimizer):
+    r"""Nesterov-accelerated Adam (Dozat 2016, "Incorporating Nesterov
+    Momentum into Adam", ICLR workshop), without the momentum schedule.
+
+    With step count :math:`t`, rate :math:`\eta` and gradient :math:`g`:
+
+    .. math::
+
+        m &\leftarrow \beta_1 m + (1 - \beta_1) g \\
+        v &\leftarrow \beta_2 v + (1 - \beta_2) g^2 \\
+        \hat m &= \frac{\beta_1 m}{1 - \beta_1^{t+1}}
+                  + \frac{(1 - \beta_1) g}{1 - \beta_1^t} \\
+        \theta &\leftarrow \theta - \eta
+            \frac{\hat m}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
+    """
+
+    hyperparameters = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8):
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+
+    def init(self, params: np.ndarray) -> dict:
+        return {"t": 0, "m": np.zeros_like(params), "v": np.zeros_like(params)}
+
+    def update(self, params, grad, state, learning_rate) -> None:
+        work = self._scratch(params)
+        b1, b2 = self.beta_1, self.beta_2
+        state["t"] += 1
+        t = state["t"]
+        m, v = state["m"], state["v"]
+        m *= b1
+        np.multiply(grad, 1.0 - b1, out=work)
+        m += work
+        v *= b2
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - b2
+        v += work
+        numerator = self._scratch(params, "_work2")
+        np.multiply(m, b1 / (1.0 - b1 ** (t + 1)), out=numerator)
+        np.multiply(grad, (1.0 - b1) / (1.0 - b1**t), out=work)
+        numerator += work
+        np.multiply(v, 1.0 / (1.0 - b2**t), out=work)
+        np.sqrt(work, out=work)
+        work += self.epsilon
+        np.divide(numerator, work, out=work)
+        work *= learning_rate
+        params -= work
+
+
+OPTIMIZERS: dict[str, type[_Optimizer]] = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": Adam,  # plus the trainer's decoupled weight-decay step
+    "rmsprop": RMSProp,
+    "adagrad": Adagrad,
+    "nadam": NAdam,
+}
+
+# solvers whose step is followed by decoupled weight decay when weight_decay > 0
+DECOUPLED_DECAY = frozenset({"sgd", "adamw"})

@@ -1,35 +1,191 @@
-"""Learning-rate schedules: plain functions ``t -> learning rate``.
+"""Learning-rate schedules: plain functions ``(step, t) -> learning rate``.
 
-``t`` is scikit-learn's time step ``t_``: the number of training samples seen
-before the current epoch began.  The trainer reads the rate once per epoch.
+``step`` counts mini-batch updates since training began (it carries over
+warm starts and ``partial_fit`` calls); ``t`` is scikit-learn's time step
+``t_``, the number of samples seen before the current epoch. Every factory
+takes the estimator's schedule settings as keyword arguments, plus
+``steps_per_epoch`` and ``max_iter``, which convert epochs to steps once, at
+fit time. Epoch-wise schedules are constant within an epoch; ``cyclic``,
+``one_cycle`` and ``cosine_restarts`` move every step.
 
-``'adaptive'`` is not here: it reacts to the training metric rather than to
-time, so the trainer implements it as a plateau rule (divide the rate by 5
-when the monitored quantity stops improving).
+``'adaptive'`` starts constant: it reacts to the training metric rather than
+to time, so the trainer owns it (it divides the rate by 5 when the stopping
+rule would otherwise stop). ``warmup_epochs`` multiplies any schedule by a
+linear ramp, see :func:`make_schedule`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-__all__ = ["SCHEDULES", "constant", "invscaling"]
+__all__ = ["PER_STEP", "SCHEDULES", "SKLEARN_SCHEDULES", "make_schedule"]
+
+Schedule = Callable[[int, int], float]
 
 
-def constant(learning_rate_init: float, **_) -> Callable[[int], float]:
-    """The rate ``learning_rate_init`` at every step."""
-    rate = float(learning_rate_init)
-    return lambda t: rate
+def _cosine(low: float, high: float, fraction: float) -> float:
+    """``high`` at fraction 0 down to ``low`` at fraction 1, half a cosine."""
+    return low + (high - low) * 0.5 * (1.0 + math.cos(math.pi * fraction))
 
 
-def invscaling(learning_rate_init: float, power_t: float = 0.5, **_) -> Callable[[int], float]:
-    """scikit-learn's inverse scaling: ``learning_rate_init / (t + 1) ** power_t``."""
-    rate, power = float(learning_rate_init), float(power_t)
-    return lambda t: rate / (t + 1) ** power
+def constant(*, learning_rate_init, **_) -> Schedule:
+    """``learning_rate_init`` at every step."""
+    return lambda step, t: learning_rate_init
 
 
-SCHEDULES: dict[str, Callable[..., Callable[[int], float]]] = {
+def invscaling(*, learning_rate_init, power_t, **_) -> Schedule:
+    """scikit-learn's ``learning_rate_init / (t + 1) ** power_t`` (per epoch)."""
+    return lambda step, t: learning_rate_init / (t + 1) ** power_t
+
+
+def step_decay(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
+    """Multiply the rate by ``decay_rate`` every ``decay_epochs`` epochs."""
+    period = decay_epochs * steps_per_epoch
+    return lambda step, t: learning_rate_init * decay_rate ** (step // period)
+
+
+def exponential(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
+    """``learning_rate_init * decay_rate ** (epoch / decay_epochs)``, per epoch."""
+    return lambda step, t: (
+        learning_rate_init * decay_rate ** ((step // steps_per_epoch) / decay_epochs)
+    )
+
+
+def cosine(*, learning_rate_init, learning_rate_min, max_iter, steps_per_epoch, **_) -> Schedule:
+    """Cosine annealing from ``learning_rate_init`` (epoch 0) towards
+    ``learning_rate_min`` (epoch ``max_iter``), per epoch."""
+    return lambda step, t: _cosine(
+        learning_rate_min, learning_rate_init, (step // steps_per_epoch) / max_iter
+    )
+
+
+def cosine_restarts(
+    *, learning_rate_init, learning_rate_min, restart_epochs, restart_mult, steps_per_epoch, **_
+) -> Schedule:
+    """SGDR (Loshchilov & Hutter 2017, arXiv 1608.03983), per step.
+
+    Cosine annealing from ``learning_rate_init`` to ``learning_rate_min``
+    over a period of ``restart_epochs`` epochs, then a restart; each period
+    is ``restart_mult`` times the previous one.
+    """
+
+    def schedule(step, t):
+        epochs = step / steps_per_epoch
+        if restart_mult == 1:
+            start = math.floor(epochs / restart_epochs) * restart_epochs
+            period = restart_epochs
+        else:
+            i = math.floor(
+                math.log1p(epochs * (restart_mult - 1) / restart_epochs) / math.log(restart_mult)
+            )
+            start = restart_epochs * (restart_mult**i - 1) / (restart_mult - 1)
+            period = restart_epochs * restart_mult**i
+            if epochs < start:  # rounding at a boundary
+                i -= 1
+                period /= restart_mult
+                start -= period
+        return _cosine(learning_rate_min, learning_rate_init, (epochs - start) / period)
+
+    return schedule
+
+
+def cyclic(
+    *,
+    learning_rate_init,
+    learning_rate_max,
+    half_cycle_epochs,
+    cyclic_mode,
+    decay_rate,
+    decay_epochs,
+    steps_per_epoch,
+    **_,
+) -> Schedule:
+    """Cyclical learning rates (Smith 2017, arXiv 1506.01186), per step.
+
+    The rate moves linearly between ``learning_rate_init`` and
+    ``learning_rate_max`` and back; one half-cycle lasts
+    ``half_cycle_epochs`` epochs. ``cyclic_mode`` scales the amplitude:
+    ``'triangular'`` keeps it, ``'triangular2'`` halves it every cycle,
+    ``'exp_range'`` multiplies it by ``decay_rate`` every ``decay_epochs``
+    epochs.
+    """
+    half = half_cycle_epochs * steps_per_epoch
+    decay_steps = decay_epochs * steps_per_epoch
+
+    def schedule(step, t):
+        cycle = math.floor(1 + step / (2 * half))
+        x = abs(step / half - 2 * cycle + 1)
+        if cyclic_mode == "triangular2":
+            scale = 0.5 ** (cycle - 1)
+        elif cyclic_mode == "exp_range":
+            scale = decay_rate ** (step / decay_steps)
+        else:
+            scale = 1.0
+        return (
+            learning_rate_init
+            + (learning_rate_max - learning_rate_init) * max(0.0, 1.0 - x) * scale
+        )
+
+    return schedule
+
+
+def one_cycle(
+    *,
+    learning_rate_init,
+    learning_rate_max,
+    learning_rate_min,
+    peak_fraction,
+    max_iter,
+    steps_per_epoch,
+    **_,
+) -> Schedule:
+    """The 1cycle policy (Smith & Topin 2018, arXiv 1708.07120), per step.
+
+    Rises from ``learning_rate_init`` to ``learning_rate_max`` over the first
+    ``peak_fraction`` of the ``max_iter`` epochs, then anneals to
+    ``learning_rate_min`` (far below the start) by the end, both halves
+    along a cosine, as PyTorch's ``OneCycleLR``.
+    """
+    total = max_iter * steps_per_epoch
+    peak = max(1.0, peak_fraction * total)
+
+    def schedule(step, t):
+        if step <= peak:
+            return _cosine(learning_rate_max, learning_rate_init, step / peak)
+        return _cosine(
+            learning_rate_min, learning_rate_max, min(1.0, (step - peak) / (total - peak))
+        )
+
+    return schedule
+
+
+SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "constant": constant,
     "invscaling": invscaling,
-    # 'adaptive' starts constant; the trainer's plateau rule lowers it
-    "adaptive": constant,
+    "adaptive": constant,  # the trainer's plateau rule lowers it
+    "step": step_decay,
+    "exponential": exponential,
+    "cosine": cosine,
+    "cosine_restarts": cosine_restarts,
+    "cyclic": cyclic,
+    "one_cycle": one_cycle,
 }
+
+# scikit-learn's three apply to solver='sgd' only, exactly as in scikit-learn;
+# the others apply to every stochastic solver
+SKLEARN_SCHEDULES = frozenset({"constant", "invscaling", "adaptive"})
+PER_STEP = frozenset({"cosine_restarts", "cyclic", "one_cycle"})
+
+
+def make_schedule(name: str, *, warmup_epochs: float = 0, **settings) -> Schedule:
+    """The schedule ``name`` with ``settings``, times a linear warm-up.
+
+    With ``warmup_epochs > 0`` the rate of step ``s`` is multiplied by
+    ``min(1, (s + 1) / (warmup_epochs * steps_per_epoch))``.
+    """
+    schedule = SCHEDULES[name](**settings)
+    if not warmup_epochs:
+        return schedule
+    ramp = warmup_epochs * settings["steps_per_epoch"]
+    return lambda step, t: schedule(step, t) * min(1.0, (step + 1) / ramp)

@@ -15,6 +15,7 @@ the matching warning.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import scipy.sparse as sp
 
 from .network import Network
 
-__all__ = ["Outcome", "new_state", "run_lbfgs", "run_stochastic"]
+__all__ = ["Batches", "Outcome", "new_state", "run_lbfgs", "run_stochastic"]
 
 # the smallest rate 'adaptive' may reach before it gives up, as scikit-learn
 _ADAPTIVE_MIN_RATE = 1e-6
@@ -44,14 +45,23 @@ def new_state(learning_rate: float, early_stopping: bool, optimizer_state: dict)
     """Fresh persistent state for :func:`run_stochastic`."""
     return {
         "t": 0,
+        "step": 0,
         "loss_curve": [],
         "best_loss": None if early_stopping else math.inf,
         "validation_scores": [] if early_stopping else None,
         "best_validation_score": -math.inf if early_stopping else None,
         "no_improvement_count": 0,
         "learning_rate": float(learning_rate),
+        "rate_scale": 1.0,
         "optimizer": optimizer_state,
         "best_params": None,
+        "history": {
+            "epoch": [],
+            "train_loss": [],
+            "val_score": [],
+            "learning_rate": [],
+            "time": [],
+        },
     }
 
 
@@ -60,6 +70,51 @@ def _rows(X, idx, out):
         return X[idx]
     # mode="clip" (indices are valid anyway) lets take write straight into out
     return X.take(idx, axis=0, out=out[: len(idx)], mode="clip")
+
+
+@dataclass
+class Batches:
+    """Shuffled mini-batches of (X, Y, sample_weight) through reused buffers."""
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    batch_size: int
+    shuffle: bool
+
+    def __post_init__(self):
+        n, bs = self.X.shape[0], self.batch_size
+        dense = not sp.issparse(self.X)
+        self.X_buf = np.empty((bs, self.X.shape[1]), self.X.dtype) if dense else None
+        self.Y_buf = np.empty((bs, self.Y.shape[1]), self.Y.dtype)
+        sw = self.sample_weight
+        self.sw_buf = None if sw is None else np.empty(bs, sw.dtype)
+        self.order = np.arange(n)
+
+    def epoch(self, rng):
+        n = self.X.shape[0]
+        if self.shuffle:
+            # scikit-learn's draw, so equal seeds give equal batches
+            perm = np.arange(n)
+            rng.shuffle(perm)
+            self.order = self.order[perm]
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if self.shuffle:
+                idx = self.order[start:stop]
+                sw = self.sample_weight
+                yield (
+                    _rows(self.X, idx, self.X_buf),
+                    _rows(self.Y, idx, self.Y_buf),
+                    None if sw is None else _rows(sw, idx, self.sw_buf),
+                )
+            else:
+                sw = self.sample_weight
+                yield (
+                    self.X[start:stop],
+                    self.Y[start:stop],
+                    None if sw is None else sw[start:stop],
+                )
 
 
 def run_stochastic(
@@ -71,7 +126,7 @@ def run_stochastic(
     *,
     optimizer,
     state: dict,
-    schedule: Callable[[int], float] | None,
+    schedule: Callable[[int, int], float],
     alpha: float,
     batch_size: int,
     max_iter: int,
@@ -80,14 +135,17 @@ def run_stochastic(
     tol: float,
     n_iter_no_change: float,
     adaptive: bool = False,
+    weight_decay: float = 0.0,
     validation_score: Callable[[], float] | None = None,
     incremental: bool = False,
     verbose: bool = False,
 ) -> Outcome:
     """Train ``params`` in place by mini-batch epochs.
 
-    ``schedule(t)`` gives each epoch's rate from the samples seen so far;
-    ``None`` keeps ``state['learning_rate']`` (which ``adaptive`` lowers).
+    Each step's rate is ``schedule(step, t)`` times ``state['rate_scale']``
+    (which ``adaptive`` divides by 5 on a plateau). With ``weight_decay > 0``
+    the weights (not the biases) shrink by ``rate * weight_decay`` of
+    themselves before each optimizer step: decoupled weight decay.
     ``validation_score()``, when given, scores the current parameters on held
     out data after every epoch; the best-scoring parameters are restored at
     the end, as scikit-learn's ``early_stopping`` does.
@@ -95,12 +153,10 @@ def run_stochastic(
     n = X.shape[0]
     ws = net.workspace(batch_size, params)
     grad = ws.grad
-    dense = not sp.issparse(X)
-    X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if dense and shuffle else None
-    Y_buf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-    sw_buf = None if sample_weight is None else np.empty(batch_size, sample_weight.dtype)
+    weights = params[: net.n_coef]
+    batches = Batches(X, Y, sample_weight, batch_size, shuffle)
     snapshot = np.empty_like(params)
-    order = np.arange(n)
+    history = state["history"]
     n_iter, epoch_loss = 0, math.nan
     stop_reason, message = ("incremental" if incremental else "max_iter"), ""
 
@@ -109,33 +165,22 @@ def run_stochastic(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for _ in range(max_iter):
-                if schedule is not None:
-                    state["learning_rate"] = schedule(state["t"])
-                rate = state["learning_rate"]
-                if shuffle:
-                    # scikit-learn's draw, so equal seeds give equal batches
-                    perm = np.arange(n)
-                    rng.shuffle(perm)
-                    order = order[perm]
+                started = time.perf_counter()
                 np.copyto(snapshot, params)
-
-                total, diverged = 0.0, False
-                for start in range(0, n, batch_size):
-                    stop = min(start + batch_size, n)
-                    if shuffle:
-                        idx = order[start:stop]
-                        Xb = _rows(X, idx, X_buf)
-                        Yb = _rows(Y, idx, Y_buf)
-                        swb = None if sw_buf is None else _rows(sample_weight, idx, sw_buf)
-                    else:
-                        Xb, Yb = X[start:stop], Y[start:stop]
-                        swb = None if sample_weight is None else sample_weight[start:stop]
+                total, rate_sum, n_steps, diverged = 0.0, 0.0, 0, False
+                for Xb, Yb, swb in batches.epoch(rng):
+                    rate = schedule(state["step"], state["t"]) * state["rate_scale"]
                     batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha)
                     if not math.isfinite(batch_loss):
                         diverged = True
                         break
-                    total += batch_loss * (stop - start)
+                    total += batch_loss * Xb.shape[0]
+                    if weight_decay:
+                        weights *= 1.0 - rate * weight_decay
                     optimizer.update(params, grad, state["optimizer"], rate)
+                    state["step"] += 1
+                    rate_sum += rate
+                    n_steps += 1
                 if diverged or not np.isfinite(params).all():
                     np.copyto(params, snapshot)
                     state["optimizer"] = optimizer.init(params)
@@ -151,27 +196,36 @@ def run_stochastic(
                 epoch_loss = total / n
                 n_iter += 1
                 state["t"] += n
+                state["learning_rate"] = rate
                 state["loss_curve"].append(epoch_loss)
                 if verbose:
                     print(f"Iteration {n_iter}, loss = {epoch_loss:.8f}")
 
-                if _no_improvement(state, epoch_loss, params, tol, validation_score, verbose):
+                worse = _no_improvement(state, epoch_loss, params, tol, validation_score, verbose)
+                history["epoch"].append(len(history["epoch"]) + 1)
+                history["train_loss"].append(epoch_loss)
+                history["val_score"].append(
+                    state["validation_scores"][-1] if validation_score else math.nan
+                )
+                history["learning_rate"].append(rate_sum / max(n_steps, 1))
+                history["time"].append(time.perf_counter() - started)
+
+                if worse and state["no_improvement_count"] > n_iter_no_change:
                     msg = (
                         f"{'Validation score' if validation_score else 'Training loss'} "
                         f"did not improve more than tol={tol:f} for "
                         f"{n_iter_no_change} consecutive epochs."
                     )
-                    if state["no_improvement_count"] > n_iter_no_change:
-                        if adaptive and state["learning_rate"] > _ADAPTIVE_MIN_RATE:
-                            state["learning_rate"] /= 5.0
-                            state["no_improvement_count"] = 0
-                            if verbose:
-                                print(f"{msg} Setting learning rate to {state['learning_rate']:f}")
-                        else:
-                            stop_reason, message = "converged", msg
-                            if verbose:
-                                print(f"{msg} Stopping.")
-                            break
+                    if adaptive and rate > _ADAPTIVE_MIN_RATE:
+                        state["rate_scale"] /= 5.0
+                        state["no_improvement_count"] = 0
+                        if verbose:
+                            print(f"{msg} Setting learning rate to {rate / 5.0:f}")
+                    else:
+                        stop_reason, message = "converged", msg
+                        if verbose:
+                            print(f"{msg} Stopping.")
+                        break
                 if incremental:
                     break
         except KeyboardInterrupt:

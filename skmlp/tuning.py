@@ -1,0 +1,148 @@
+"""Tools that look at an estimator's learning rate without fitting it.
+
+:func:`lr_range_test` runs Smith's learning-rate range test on a copy of an
+estimator; :func:`learning_rate_schedule` previews the rate of every step
+that ``fit`` would use.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import clone
+
+from .lr_finder import LRRangeTestResult, run_range_test
+
+__all__ = ["learning_rate_schedule", "lr_range_test"]
+
+
+def lr_range_test(
+    estimator,
+    X,
+    y,
+    sample_weight=None,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    beta: float = 0.98,
+    diverge: float = 4.0,
+) -> LRRangeTestResult:
+    """Smith's learning-rate range test on a copy of ``estimator``.
+
+    The rate grows exponentially per mini-batch from ``start_lr`` to
+    ``end_lr`` over ``num_iter`` updates of a freshly initialized network with
+    the estimator's solver, batch size, ``alpha`` and data handling; the loss
+    is smoothed with a debiased moving average (``beta``), and the test stops
+    at a non-finite loss or once the smoothed loss exceeds ``diverge`` times
+    its minimum. Data smaller than ``num_iter`` batches is cycled through
+    again. ``estimator`` itself is not modified.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        The estimator whose settings to test (solver must be stochastic).
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data, as for ``fit``.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets, as for ``fit``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Per-sample weights.
+    start_lr : float, default=1e-7
+        The first rate.
+    end_lr : float, default=10.0
+        The last rate, if the test gets that far.
+    num_iter : int, default=100
+        Number of updates (and rates).
+    beta : float, default=0.98
+        Smoothing factor of the moving average.
+    diverge : float, default=4.0
+        Stop once the smoothed loss exceeds this multiple of its minimum.
+
+    Returns
+    -------
+    result : LRRangeTestResult
+        Rates, raw and smoothed losses, ``suggestion`` and ``suggestions``,
+        and a ``plot`` method.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skmlp import MLPClassifier, lr_range_test
+    >>> X, y = load_digits(return_X_y=True)
+    >>> result = lr_range_test(MLPClassifier(random_state=0), X / 16, y, num_iter=50)
+    >>> 1e-7 < result.suggestion < 10
+    True
+    """
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"Need 0 < start_lr < end_lr; got start_lr={start_lr}, end_lr={end_lr}.")
+    if int(num_iter) < 2:
+        raise ValueError(f"num_iter must be at least 2; got {num_iter}.")
+    est = clone(estimator)
+    est._validate_params()
+    if est.solver == "lbfgs":
+        raise ValueError(
+            "The range test needs a stochastic solver (mini-batch updates); "
+            "solver='lbfgs' has none."
+        )
+    net, params, X, Y, sample_weight, rng = est._prepare(X, y, sample_weight, False)
+    return run_range_test(
+        net,
+        params,
+        X,
+        Y,
+        sample_weight,
+        optimizer=est._optimizer(),
+        alpha=est.alpha,
+        batch_size=est._batch_size(X.shape[0]),
+        rng=rng,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_iter=int(num_iter),
+        beta=beta,
+        diverge=diverge,
+    )
+
+
+def learning_rate_schedule(estimator, n_samples: int) -> np.ndarray:
+    """The learning rate of every update that ``fit`` would make.
+
+    Previews ``estimator``'s ``learning_rate`` schedule with all its settings
+    (warm-up included) for a training set of ``n_samples`` rows, without
+    training: one rate per mini-batch update over ``max_iter`` epochs, as if
+    no stopping rule ended training early. ``'adaptive'`` shows its starting
+    rate (it reacts to the loss only during training).
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        The estimator whose schedule to preview (stochastic solver; a
+        numeric ``learning_rate_init``).
+    n_samples : int
+        Number of training samples (after any validation split).
+
+    Returns
+    -------
+    rates : ndarray of shape (max_iter * ceil(n_samples / batch_size),)
+        The rate of each update.
+
+    Examples
+    --------
+    >>> from skmlp import MLPClassifier, learning_rate_schedule
+    >>> est = MLPClassifier(learning_rate="cosine", max_iter=10, batch_size=100)
+    >>> rates = learning_rate_schedule(est, n_samples=1000)
+    >>> rates.shape, float(rates[0])
+    ((100,), 0.001)
+    """
+    est = clone(estimator)
+    est._validate_params()
+    if est.solver == "lbfgs":
+        raise ValueError("solver='lbfgs' has no learning-rate schedule.")
+    if est.learning_rate_init == "auto":
+        raise ValueError("learning_rate_init='auto' is chosen during fit; preview a number.")
+    batch_size = est._batch_size(n_samples)
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    schedule = est._schedule(float(est.learning_rate_init), n_samples, batch_size)
+    steps = range(est.max_iter * steps_per_epoch)
+    return np.array([schedule(s, (s // steps_per_epoch) * n_samples) for s in steps])
