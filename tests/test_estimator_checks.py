@@ -5,12 +5,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmlp import MLPClassifier, MLPRegressor
+from skmlp.optimizers import OPTIMIZERS
 
 
 def _instances():
-    for solver in ("adam", "sgd", "lbfgs"):
+    for solver in ["lbfgs", *OPTIMIZERS]:
         yield MLPClassifier(solver=solver, max_iter=100, random_state=0)
         yield MLPRegressor(solver=solver, max_iter=100, random_state=0)
+    for est in (MLPClassifier, MLPRegressor):
+        yield est(learning_rate="one_cycle", max_iter=100, random_state=0)
 
 
 @pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
