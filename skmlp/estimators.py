@@ -82,15 +82,18 @@ _PARAMETERS_DOC = """\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units in the ith hidden layer.
 
-    activation : {{'relu', 'identity', 'logistic', 'tanh', 'leaky_relu', \
-'elu', 'gelu', 'softplus'}}, default='relu'
+    activation : {'relu', 'identity', 'logistic', 'tanh', 'leaky_relu', \
+'elu', 'gelu', 'softplus'}, default='relu'
         Activation of the hidden layers. The first four are scikit-learn's;
         ``leaky_relu`` has slope 0.01 below zero, ``elu`` has alpha 1 and
         ``gelu`` is the tanh approximation.
 
-    solver : {{'adam', 'sgd', 'lbfgs'}}, default='adam'
+    solver : {'adam', 'sgd', 'lbfgs', 'adamw', 'rmsprop', 'adagrad', 'nadam'}, default='adam'
         The weight optimizer: Adam, stochastic gradient descent with
-        (Nesterov) momentum, or scipy's full-batch L-BFGS-B.
+        (Nesterov) momentum, scipy's full-batch L-BFGS-B, or the stochastic
+        AdamW (Adam with decoupled ``weight_decay``), RMSProp, Adagrad
+        (try ``learning_rate_init=0.01``) and NAdam. The update equations are
+        in the documentation's optimization page.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the biases). As in
@@ -102,15 +105,32 @@ _PARAMETERS_DOC = """\
         ``min(200, n_samples)``. ``n_samples`` gives full-batch gradient
         descent and ``1`` online SGD. Ignored by ``'lbfgs'``.
 
-    learning_rate : {{'constant', 'invscaling', 'adaptive'}}, default='constant'
-        Learning-rate schedule for ``solver='sgd'``, as scikit-learn:
-        ``'invscaling'`` uses ``learning_rate_init / (t_ + 1) ** power_t``
-        each epoch; ``'adaptive'`` divides the rate by 5 whenever the
-        stopping rule would otherwise stop training, until it falls below
-        1e-6.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'step', \
+'exponential', 'cosine', 'cosine_restarts', 'cyclic', 'one_cycle'}, \
+default='constant'
+        Learning-rate schedule. scikit-learn's three apply to
+        ``solver='sgd'`` only, exactly as there: ``'invscaling'`` uses
+        ``learning_rate_init / (t_ + 1) ** power_t`` each epoch;
+        ``'adaptive'`` divides the rate by 5 whenever the stopping rule would
+        otherwise stop training, until it falls below 1e-6. The others apply
+        to every stochastic solver: ``'step'`` multiplies the rate by
+        ``decay_rate`` every ``decay_epochs`` epochs; ``'exponential'`` by
+        ``decay_rate ** (epoch / decay_epochs)``; ``'cosine'`` anneals it to
+        ``learning_rate_min`` over ``max_iter`` epochs; ``'cosine_restarts'``
+        is SGDR (periods ``restart_epochs``, growing by ``restart_mult``);
+        ``'cyclic'`` cycles between ``learning_rate_init`` and
+        ``learning_rate_max`` (half-cycle ``half_cycle_epochs``, amplitude by
+        ``cyclic_mode``); ``'one_cycle'`` rises to ``learning_rate_max`` over
+        ``peak_fraction`` of training, then anneals to
+        ``learning_rate_min``. The last three change the rate every batch,
+        the others every epoch. Preview any of them with
+        :func:`skmlp.learning_rate_schedule`.
 
-    learning_rate_init : float, default=0.001
-        The initial learning rate of the stochastic solvers.
+    learning_rate_init : float or 'auto', default=0.001
+        The initial learning rate of the stochastic solvers. ``'auto'`` runs
+        the learning-rate range test (:func:`skmlp.lr_range_test`) on the
+        training data at the start of ``fit`` and uses its suggestion,
+        stored as ``learning_rate_init_``.
 
     power_t : float, default=0.5
         Exponent of ``learning_rate='invscaling'``.
@@ -170,13 +190,60 @@ _PARAMETERS_DOC = """\
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``'lbfgs'``.
 
-    weight_init : {{'sklearn', 'glorot_uniform', 'glorot_normal', \
-'he_uniform', 'he_normal', 'lecun_normal'}}, default='sklearn'
+    weight_init : {'sklearn', 'glorot_uniform', 'glorot_normal', \
+'he_uniform', 'he_normal', 'lecun_normal'}, default='sklearn'
         Weight initialization. ``'sklearn'`` reproduces scikit-learn's draws
         exactly; the others are the Glorot/Xavier (tanh, logistic), He/MSRA
         (relu family) and LeCun schemes with zero biases.
 
-    dtype : {{'auto', 'float32', 'float64'}}, default='auto'
+    weight_decay : float, default=0.0
+        Decoupled weight decay (Loshchilov & Hutter 2019): before each
+        update the weights (not the biases) shrink by
+        ``learning_rate * weight_decay`` of themselves. Honoured by
+        ``solver='sgd'`` and ``'adamw'``, ignored by the others; distinct from
+        ``alpha``, scikit-learn's L2 term added to the gradient.
+
+    rho : float, default=0.9
+        Decay rate of RMSProp's squared-gradient average, in [0, 1).
+
+    learning_rate_min : float, default=0.0
+        The floor that ``'cosine'`` and ``'cosine_restarts'`` anneal to, and
+        the final rate of ``'one_cycle'``.
+
+    learning_rate_max : float or None, default=None
+        The top rate of ``'cyclic'`` and the peak of ``'one_cycle'``; must be
+        at least ``learning_rate_init``. ``None`` is 10 x
+        ``learning_rate_init``.
+
+    decay_rate : float, default=0.5
+        The factor of ``'step'`` and ``'exponential'`` per ``decay_epochs``,
+        and of ``cyclic_mode='exp_range'``'s amplitude, in (0, 1].
+
+    decay_epochs : float, default=10
+        The period of ``decay_rate``, in epochs.
+
+    restart_epochs : float, default=10
+        The first period of ``'cosine_restarts'``, in epochs.
+
+    restart_mult : float, default=2
+        Each ``'cosine_restarts'`` period is this many times the previous.
+
+    half_cycle_epochs : float, default=4
+        Half a cycle of ``'cyclic'`` (base to top), in epochs.
+
+    cyclic_mode : {'triangular', 'triangular2', 'exp_range'}, default='triangular'
+        The amplitude of ``'cyclic'``: constant, halved every cycle, or
+        multiplied by ``decay_rate`` every ``decay_epochs``.
+
+    peak_fraction : float, default=0.3
+        Fraction of training over which ``'one_cycle'`` rises to its peak.
+
+    warmup_epochs : float, default=0
+        Linear warm-up for any schedule: the rate of update ``s`` is
+        multiplied by ``min(1, (s + 1) / (warmup_epochs * steps_per_epoch))``.
+        Must be shorter than ``max_iter``.
+
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
         The floating-point type the network trains and predicts in.
         ``'auto'`` keeps float32 input in float32 and trains float64 input in
         float32 when the solver is stochastic and there are at least 10,000
@@ -226,7 +293,17 @@ _ATTRIBUTES_DOC = """\
         Number of outputs.
 
     out_activation_ : str
-        Name of the output activation (the loss's canonical link)."""
+        Name of the output activation (the loss's canonical link).
+
+    learning_rate_init_ : float
+        The initial learning rate used (the range test's choice with
+        ``learning_rate_init='auto'``). Stochastic solvers only.
+
+    history_ : dict of lists
+        One entry per epoch: ``epoch``, ``train_loss``, ``val_score`` (NaN
+        without ``early_stopping``), ``learning_rate`` (the mean rate of the
+        epoch's updates) and ``time`` (seconds). Stochastic solvers only;
+        ``pandas.DataFrame(est.history_)`` is the learning curve."""
 
 
 class _BaseMLP(BaseEstimator):
