@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
@@ -43,6 +43,7 @@ from .initializers import INITIALIZERS
 from .lr_finder import run_range_test
 from .network import Network
 from .optimizers import DECOUPLED_DECAY, OPTIMIZERS
+from .progress import ProgressBar
 from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
 from .trainer import new_state, run_lbfgs, run_stochastic
 
@@ -243,6 +244,29 @@ default='constant'
         multiplied by ``min(1, (s + 1) / (warmup_epochs * steps_per_epoch))``.
         Must be shorter than ``max_iter``.
 
+    l1_ratio : float, default=0.0
+        Elastic-net mixing of the ``alpha`` penalty, as scikit-learn's
+        ElasticNet: ``alpha * ((1 - l1_ratio) / 2 * ||W||^2 + l1_ratio *
+        ||W||_1)``, divided by the batch's sample-weight sum. ``0`` is
+        scikit-learn's L2 term; ``1`` is pure L1, whose clipped updates set
+        weights to exactly zero. Biases are never penalized.
+
+    dropout : float or tuple of float, default=0.0
+        Fraction of units dropped in each hidden layer during training
+        (inverted dropout: kept units are scaled by ``1 / (1 - dropout)``,
+        nothing is dropped at prediction). A float applies to every hidden
+        layer, a tuple gives one rate per hidden layer. Masks are drawn from
+        ``random_state``, so fits are reproducible.
+
+    scoring : str, callable or None, default=None
+        What ``early_stopping`` monitors on the validation split, with
+        HistGradientBoosting's convention: ``None`` is the estimator's
+        ``score`` (accuracy or R², scikit-learn's behaviour), ``'loss'`` the
+        validation loss (lower is better), any other string a scorer name
+        (``sklearn.metrics.get_scorer``), or a callable
+        ``scorer(estimator, X, y)``. The best-scoring weights are restored
+        at the end and ``best_epoch_`` says which epoch they came from.
+
     dtype : {'auto', 'float32', 'float64'}, default='auto'
         The floating-point type the network trains and predicts in.
         ``'auto'`` keeps float32 input in float32 and trains float64 input in
@@ -300,10 +324,15 @@ _ATTRIBUTES_DOC = """\
         ``learning_rate_init='auto'``). Stochastic solvers only.
 
     history_ : dict of lists
-        One entry per epoch: ``epoch``, ``train_loss``, ``val_score`` (NaN
-        without ``early_stopping``), ``learning_rate`` (the mean rate of the
-        epoch's updates) and ``time`` (seconds). Stochastic solvers only;
-        ``pandas.DataFrame(est.history_)`` is the learning curve."""
+        One entry per epoch: ``epoch``, ``train_loss``, ``val_loss`` and
+        ``val_score`` (NaN without ``early_stopping``), ``learning_rate``
+        (the mean rate of the epoch's updates) and ``time`` (seconds).
+        Stochastic solvers only; ``pandas.DataFrame(est.history_)`` is the
+        learning curve.
+
+    best_epoch_ : int or None
+        With ``early_stopping``, the epoch (1-based, counted over
+        ``history_``) whose weights were restored; ``None`` otherwise."""
 
 
 class _BaseMLP(BaseEstimator):
@@ -348,6 +377,9 @@ class _BaseMLP(BaseEstimator):
         "cyclic_mode": [StrOptions({"triangular", "triangular2", "exp_range"})],
         "peak_fraction": [Interval(Real, 0, 1, closed="neither")],
         "warmup_epochs": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
+        "scoring": [None, str, callable],
     }
 
     def __init__(
@@ -390,6 +422,9 @@ class _BaseMLP(BaseEstimator):
         cyclic_mode,
         peak_fraction,
         warmup_epochs,
+        l1_ratio,
+        dropout,
+        scoring,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -429,6 +464,9 @@ class _BaseMLP(BaseEstimator):
         self.cyclic_mode = cyclic_mode
         self.peak_fraction = peak_fraction
         self.warmup_epochs = warmup_epochs
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.scoring = scoring
 
     # subclasses supply these
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
@@ -439,6 +477,9 @@ class _BaseMLP(BaseEstimator):
 
     def _score_on(self, X, y, sample_weight) -> float:  # pragma: no cover
         raise NotImplementedError
+
+    def _weigh_classes(self, Y, sample_weight, dtype):
+        return sample_weight
 
     # --- helpers ------------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
@@ -460,6 +501,10 @@ class _BaseMLP(BaseEstimator):
         The network computes in its own dtype; rows are converted chunk by
         chunk, so a float64 ``X`` on a float32 model costs no full copy.
         """
+        live = getattr(self, "_live", None)
+        if live is not None:  # a scorer called during training, on validated data
+            net, params = live
+            return net.predict(params, X, out_dtype=X.dtype)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
@@ -510,7 +555,8 @@ class _BaseMLP(BaseEstimator):
         rng = check_random_state(self.random_state)
         units = [X.shape[1], *hidden, Y.shape[1]]
         loss_name = self._loss_name(Y)
-        net = Network(units, self.activation, loss_name)
+        net = Network(units, self.activation, loss_name, self._dropout_rates(len(hidden)))
+        sample_weight = self._weigh_classes(Y, sample_weight, dtype)
 
         if first_pass:
             params = net.init_params(rng, self.weight_init, dtype)
@@ -607,7 +653,15 @@ class _BaseMLP(BaseEstimator):
             # a new initial rate given between warm starts takes effect
             state["rate_scale"] = 1.0
         state["learning_rate_init"] = lr_init
+        if not incremental:
+            # every fit runs its schedule from the start (a warm restart);
+            # partial_fit calls continue one schedule
+            state["schedule_start"] = state["step"]
         schedule = self._schedule(lr_init, n, batch_size, incremental)
+        dropout_rng = None
+        if any(net.dropout):  # drawn only then, so other fits keep sklearn's stream
+            dropout_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        progress = ProgressBar(self.max_iter) if self.verbose >= 2 and not incremental else None
 
         outcome = run_stochastic(
             net,
@@ -620,6 +674,9 @@ class _BaseMLP(BaseEstimator):
             schedule=schedule,
             alpha=self.alpha,
             weight_decay=self.weight_decay if self.solver in DECOUPLED_DECAY else 0.0,
+            l1_ratio=self.l1_ratio,
+            dropout_rng=dropout_rng,
+            progress=progress,
             batch_size=batch_size,
             max_iter=self.max_iter,
             shuffle=self.shuffle,
@@ -629,9 +686,12 @@ class _BaseMLP(BaseEstimator):
             adaptive=self.solver == "sgd" and self.learning_rate == "adaptive",
             validation_score=validation_score,
             incremental=incremental,
-            verbose=bool(self.verbose),
+            verbose=int(self.verbose),
         )
+        if progress is not None:
+            progress.close()
         self._train_state = state
+        self.best_epoch_ = state["best_epoch"]
         self.history_ = state["history"]
         self.n_iter_ = outcome.n_iter
         self.t_ = state["t"]
@@ -736,13 +796,63 @@ class _BaseMLP(BaseEstimator):
             )
         y_val = self._decode(Y_val)
 
-        def validation_score() -> float:
-            pred = net.predict(params, X_val)
+        scorer = self._validation_scorer()
+        predictor = Network(net.layer_units, self.activation, net.loss.name)
+
+        def validation_score() -> dict:
+            pred = predictor.predict(params, X_val)
             if not np.isfinite(pred).all():
-                return math.nan
-            return self._score_on(pred, y_val, sw_val)
+                return {"score": math.nan, "loss": math.nan}
+            loss = predictor.loss.value(Y_val, pred, pred - Y_val, sw_val)
+            if self.scoring is None:
+                score = self._score_on(pred, y_val, sw_val)
+            elif self.scoring == "loss":
+                score = -loss
+            else:
+                self._live = (predictor, params)  # score the weights being trained
+                try:
+                    kwargs = {} if sw_val is None else {"sample_weight": sw_val}
+                    score = scorer(self, X_val, y_val, **kwargs)
+                finally:
+                    del self._live
+            return {"score": float(score), "loss": float(loss)}
 
         return X_train, Y_train, sw_train, validation_score
+
+    def _validation_scorer(self):
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        if callable(self.scoring):
+            return self.scoring
+        try:
+            return get_scorer(self.scoring)
+        except ValueError as exc:
+            raise InvalidParameterError(
+                f"The 'scoring' parameter of {type(self).__name__} must be None, 'loss', "
+                f"a scorer name of sklearn.metrics.get_scorer_names() or a callable; "
+                f"got {self.scoring!r}."
+            ) from exc
+
+    def _dropout_rates(self, n_hidden: int) -> tuple:
+        rates = self.dropout
+        if np.iterable(rates):
+            rates = tuple(rates)
+            if len(rates) != n_hidden:
+                raise InvalidParameterError(
+                    f"The 'dropout' parameter of {type(self).__name__} has {len(rates)} "
+                    f"values but there are {n_hidden} hidden layers; give one rate per "
+                    "hidden layer or a single float."
+                )
+        else:
+            rates = (rates,) * n_hidden
+        for r in rates:
+            if not (isinstance(r, Real) and 0.0 <= r < 1.0):
+                raise InvalidParameterError(
+                    f"The 'dropout' parameter of {type(self).__name__} must be a float in "
+                    f"[0, 1) or a tuple of them (the fraction of units dropped); got "
+                    f"{self.dropout!r}."
+                )
+        return tuple(float(r) for r in rates)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -762,6 +872,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters
     ----------
 {_PARAMETERS_DOC}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``:
+        ``'balanced'`` uses ``n_samples / (n_classes * count(class))``; a
+        dict maps class labels to weights (missing classes weigh 1; a key
+        that is not a class is an error).
 
     Attributes
     ----------
@@ -801,6 +917,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> clf.predict_proba(X[:1]).shape
     (1, 3)
     """
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
 
     def __init__(
         self,
@@ -842,6 +963,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         cyclic_mode="triangular",
         peak_fraction=0.3,
         warmup_epochs=0,
+        l1_ratio=0.0,
+        dropout=0.0,
+        scoring=None,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -882,7 +1007,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             cyclic_mode=cyclic_mode,
             peak_fraction=peak_fraction,
             warmup_epochs=warmup_epochs,
+            l1_ratio=l1_ratio,
+            dropout=dropout,
+            scoring=scoring,
         )
+        self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -918,6 +1047,28 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         self._multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _weigh_classes(self, Y, sample_weight, dtype):
+        """Fold ``class_weight`` into the sample weights (multiplicatively)."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel().astype(np.intp)
+        n_classes = len(self.classes_)
+        if isinstance(self.class_weight, str):  # 'balanced'
+            counts = np.bincount(labels, minlength=n_classes).astype(float)
+            per_class = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0)
+        else:
+            unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {unknown} that are not classes; the classes "
+                    f"are {self.classes_.tolist()}."
+                )
+            per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+        weights = per_class[labels].astype(dtype)
+        return weights if sample_weight is None else weights * sample_weight
 
     def _check_two_classes(self):
         if not self._label_binarizer.y_type_.startswith("multilabel") and len(self.classes_) < 2:
@@ -1138,6 +1289,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         cyclic_mode="triangular",
         peak_fraction=0.3,
         warmup_epochs=0,
+        l1_ratio=0.0,
+        dropout=0.0,
+        scoring=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1178,6 +1332,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             cyclic_mode=cyclic_mode,
             peak_fraction=peak_fraction,
             warmup_epochs=warmup_epochs,
+            l1_ratio=l1_ratio,
+            dropout=dropout,
+            scoring=scoring,
         )
 
     def _validate_input(self, X, y, incremental, reset):

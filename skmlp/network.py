@@ -41,15 +41,19 @@ class Workspace:
     deltas: list
     work: np.ndarray
     penalty_work: np.ndarray = field(repr=False)
+    dropped: list = field(default_factory=list, repr=False)  # masked outputs
+    masks: list = field(default_factory=list, repr=False)  # inverted-dropout masks
     _plans: dict = field(default_factory=dict, repr=False)
 
     def plan(self, m: int) -> list:
-        """Per-layer ``(z, out, delta, work)`` views for a batch of ``m`` rows.
+        """Per-layer ``(z, out, delta, work, dropped, mask)`` views for ``m`` rows.
 
         Made once per batch size (a fit has at most two: the full batch and
         the last, shorter one), so the hot loop slices nothing. ``z`` is the
         buffer the layer's matrix product goes to: ``out`` itself unless the
-        hidden activation needs its input kept.
+        hidden activation needs its input kept. ``dropped`` (the output times
+        the dropout ``mask``, what the next layer sees) is ``None`` without
+        dropout.
         """
         layers = self._plans.get(m)
         if layers is None:
@@ -60,7 +64,13 @@ class Workspace:
                 z = out if i == last or self.inputs[i] is None else self.inputs[i][:m]
                 delta = None if self.deltas[i] is None else self.deltas[i][:m]
                 work = self.work[: m * out.shape[1]].reshape(m, out.shape[1])
-                layers.append((z, out, delta, work))
+                dropped = (
+                    self.dropped[i][:m]
+                    if i < len(self.dropped) and self.dropped[i] is not None
+                    else None
+                )
+                mask = None if dropped is None else self.masks[i][:m]
+                layers.append((z, out, delta, work, dropped, mask))
             self._plans[m] = layers
         return layers
 
@@ -79,8 +89,16 @@ class Network:
         activation (its canonical link).
     """
 
-    def __init__(self, layer_units, activation: str, loss: str):
+    def __init__(self, layer_units, activation: str, loss: str, dropout=0.0):
         self.layer_units = tuple(int(u) for u in layer_units)
+        n_hidden = len(self.layer_units) - 2
+        rates = tuple(dropout) if np.iterable(dropout) else (float(dropout),) * n_hidden
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout has {len(rates)} rates but the network has {n_hidden} hidden layers."
+            )
+        # fraction of each hidden layer's units dropped in training (0: none)
+        self.dropout = tuple(float(r) for r in rates)
         self.activation = ACTIVATIONS[activation]
         self.loss = LOSSES[loss]
         self.n_layers = len(self.layer_units) - 1  # weight layers
@@ -150,6 +168,11 @@ class Network:
             for w in hidden
         ]
         work = np.empty(batch_size * max(hidden, default=1), dtype=dtype)
+        dropped = [
+            np.empty((batch_size, w), dtype=dtype) if training and rate > 0 else None
+            for w, rate in zip(hidden, self.dropout)
+        ]
+        masks = [None if d is None else np.ones_like(d) for d in dropped]
         return Workspace(
             params,
             grad,
@@ -162,11 +185,30 @@ class Network:
             deltas,
             work,
             np.empty(self.n_coef if training else 0, dtype=dtype),
+            dropped=dropped,
+            masks=masks,
         )
 
+    def draw_dropout_masks(self, ws: Workspace, m: int, rng: np.random.Generator) -> None:
+        """Draw the dropout masks of the next ``m``-row batch (training only).
+
+        A mask holds 0 for a dropped unit and ``1 / (1 - rate)`` for a kept
+        one (inverted dropout), so activations keep their expected value and
+        prediction needs no rescaling.
+        """
+        for mask, rate in zip(ws.masks, self.dropout):
+            if mask is not None:
+                rows = mask[:m]
+                rng.random(out=rows, dtype=rows.dtype)
+                np.greater_equal(rows, rate, out=rows)
+                rows *= 1.0 / (1.0 - rate)
+
     # numerics -----------------------------------------------------------
-    def forward(self, ws: Workspace, X) -> np.ndarray:
+    def forward(self, ws: Workspace, X, training: bool = False) -> np.ndarray:
         """Forward pass of ``X`` (at most the workspace's batch size rows).
+
+        ``training=True`` applies the workspace's current dropout masks
+        (see :meth:`draw_dropout_masks`); prediction never drops units.
 
         Returns the prediction (the link applied to the raw output), a view
         into the workspace.
@@ -175,7 +217,7 @@ class Network:
         forward = self.activation.forward
         last = self.n_layers - 1
         a = X
-        for i, (z, out, _, work) in enumerate(layers):
+        for i, (z, out, _, work, dropped, mask) in enumerate(layers):
             if i == 0 and sp.issparse(a):
                 z[...] = a @ ws.coefs[0]
             else:
@@ -185,22 +227,35 @@ class Network:
                 self.loss.link(z)
             else:
                 forward(z, out, work)
-            a = out
+            if dropped is not None and training:
+                np.multiply(out, mask, out=dropped)
+                a = dropped
+            else:
+                a = out
         return a
 
-    def loss_and_grad(self, ws: Workspace, X, Y, sample_weight=None, alpha=0.0) -> float:
+    def loss_and_grad(
+        self, ws: Workspace, X, Y, sample_weight=None, alpha=0.0, l1_ratio=0.0
+    ) -> float:
         """Loss at ``ws.params`` on ``(X, Y)``; its gradient goes to ``ws.grad``.
 
-        The loss is the (weighted) mean over samples of the per-sample loss,
-        plus ``alpha / 2 * ||W||^2 / sum(sample_weight)`` over weights (not
-        biases), scikit-learn's scaling.
+        The loss is the (weighted) mean over samples of the per-sample loss
+        plus the elastic-net penalty on the weights (never the biases),
+        divided like scikit-learn's L2 term by the batch's weight sum ``S``:
+
+            alpha * ((1 - l1_ratio) / 2 * ||W||_2^2 + l1_ratio * ||W||_1) / S
+
+        ``l1_ratio=0`` is scikit-learn's L2 term exactly. The L1 part enters
+        the gradient as its subgradient ``sign(W)``; the trainer's clipping
+        step turns it into exact zeros. With dropout, the workspace's current
+        masks are applied (training pass).
         """
         m = X.shape[0]
         weight_sum = float(m) if sample_weight is None else float(np.add.reduce(sample_weight))
         if weight_sum <= 0.0:  # a batch of zero-weight samples teaches nothing
             ws.grad[...] = 0.0
             return 0.0
-        pred = self.forward(ws, X)
+        pred = self.forward(ws, X, training=True)
         layers = ws.plan(m)
         last = self.n_layers - 1
         delta = layers[last][2]
@@ -220,18 +275,29 @@ class Network:
                     np.matmul(X.T, delta, out=ws.coef_grads[0])
                 np.add.reduce(delta, axis=0, out=ws.intercept_grads[0])
                 break
-            z_prev, a_prev, prev_delta, work = layers[i - 1]
-            np.matmul(a_prev.T, delta, out=ws.coef_grads[i])
+            z_prev, a_prev, prev_delta, work, dropped, mask = layers[i - 1]
+            np.matmul(a_prev.T if dropped is None else dropped.T, delta, out=ws.coef_grads[i])
             np.add.reduce(delta, axis=0, out=ws.intercept_grads[i])
             np.matmul(delta, ws.coefs[i].T, out=prev_delta)
+            if mask is not None:
+                prev_delta *= mask
             derivative(z_prev, a_prev, prev_delta, work)
             delta = prev_delta
 
         if alpha > 0.0:
             weights = ws.params[: self.n_coef]
-            loss += 0.5 * alpha * float(np.vdot(weights, weights)) / weight_sum
-            np.multiply(weights, alpha / weight_sum, out=ws.penalty_work)
-            ws.grad[: self.n_coef] += ws.penalty_work
+            l2 = alpha * (1.0 - l1_ratio) / weight_sum
+            if l2 > 0.0:
+                loss += 0.5 * l2 * float(np.vdot(weights, weights))
+                np.multiply(weights, l2, out=ws.penalty_work)
+                ws.grad[: self.n_coef] += ws.penalty_work
+            if l1_ratio > 0.0:
+                l1 = alpha * l1_ratio / weight_sum
+                np.abs(weights, out=ws.penalty_work)
+                loss += l1 * float(np.add.reduce(ws.penalty_work))
+                np.sign(weights, out=ws.penalty_work)
+                ws.penalty_work *= l1
+                ws.grad[: self.n_coef] += ws.penalty_work
         return loss
 
     def predict(

@@ -40,9 +40,11 @@ def invscaling(*, learning_rate_init, power_t, **_) -> Schedule:
 
 
 def step_decay(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
-    """Multiply the rate by ``decay_rate`` every ``decay_epochs`` epochs."""
-    period = decay_epochs * steps_per_epoch
-    return lambda step, t: learning_rate_init * decay_rate ** (step // period)
+    """Multiply the rate by ``decay_rate`` every ``decay_epochs`` epochs (whole
+    epochs: the rate changes only between epochs)."""
+    return lambda step, t: (
+        learning_rate_init * decay_rate ** math.floor((step // steps_per_epoch) / decay_epochs)
+    )
 
 
 def exponential(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
@@ -71,20 +73,13 @@ def cosine_restarts(
     """
 
     def schedule(step, t):
+        # walk the periods: exact, where a closed form's logarithm can land a
+        # hair below a restart boundary
         epochs = step / steps_per_epoch
-        if restart_mult == 1:
-            start = math.floor(epochs / restart_epochs) * restart_epochs
-            period = restart_epochs
-        else:
-            i = math.floor(
-                math.log1p(epochs * (restart_mult - 1) / restart_epochs) / math.log(restart_mult)
-            )
-            start = restart_epochs * (restart_mult**i - 1) / (restart_mult - 1)
-            period = restart_epochs * restart_mult**i
-            if epochs < start:  # rounding at a boundary
-                i -= 1
-                period /= restart_mult
-                start -= period
+        start, period = 0.0, float(restart_epochs)
+        while epochs >= start + period:
+            start += period
+            period *= restart_mult
         return _cosine(learning_rate_min, learning_rate_init, (epochs - start) / period)
 
     return schedule

@@ -46,6 +46,7 @@ def new_state(learning_rate: float, early_stopping: bool, optimizer_state: dict)
     return {
         "t": 0,
         "step": 0,
+        "schedule_start": 0,
         "loss_curve": [],
         "best_loss": None if early_stopping else math.inf,
         "validation_scores": [] if early_stopping else None,
@@ -55,9 +56,11 @@ def new_state(learning_rate: float, early_stopping: bool, optimizer_state: dict)
         "rate_scale": 1.0,
         "optimizer": optimizer_state,
         "best_params": None,
+        "best_epoch": None,
         "history": {
             "epoch": [],
             "train_loss": [],
+            "val_loss": [],
             "val_score": [],
             "learning_rate": [],
             "time": [],
@@ -136,19 +139,28 @@ def run_stochastic(
     n_iter_no_change: float,
     adaptive: bool = False,
     weight_decay: float = 0.0,
-    validation_score: Callable[[], float] | None = None,
+    l1_ratio: float = 0.0,
+    dropout_rng: np.random.Generator | None = None,
+    validation_score: Callable[[], dict] | None = None,
     incremental: bool = False,
-    verbose: bool = False,
+    verbose: int = 0,
+    progress=None,
 ) -> Outcome:
     """Train ``params`` in place by mini-batch epochs.
 
-    Each step's rate is ``schedule(step, t)`` times ``state['rate_scale']``
+    Each step's rate is ``schedule(step, t)`` times ``state['rate_scale']``,
+    where ``step`` counts from ``state['schedule_start']``
     (which ``adaptive`` divides by 5 on a plateau). With ``weight_decay > 0``
     the weights (not the biases) shrink by ``rate * weight_decay`` of
-    themselves before each optimizer step: decoupled weight decay.
-    ``validation_score()``, when given, scores the current parameters on held
-    out data after every epoch; the best-scoring parameters are restored at
-    the end, as scikit-learn's ``early_stopping`` does.
+    themselves before each optimizer step: decoupled weight decay. With an
+    L1 part in the penalty (``l1_ratio > 0``) a weight that the update
+    carries across zero is clipped to exactly zero (the truncated-gradient
+    rule of Tsuruoka et al. 2009), so L1 yields real zeros with any
+    optimizer. ``dropout_rng`` draws new dropout masks for every batch.
+    ``validation_score()``, when given, returns ``{'score', 'loss'}`` of the
+    current parameters on held-out data after every epoch; the best-scoring
+    parameters are restored at the end, as scikit-learn's ``early_stopping``
+    does. ``progress``, when given, is told about every epoch.
     """
     n = X.shape[0]
     ws = net.workspace(batch_size, params)
@@ -156,6 +168,10 @@ def run_stochastic(
     weights = params[: net.n_coef]
     batches = Batches(X, Y, sample_weight, batch_size, shuffle)
     snapshot = np.empty_like(params)
+    clip_l1 = l1_ratio > 0.0 and alpha > 0.0
+    before = np.empty_like(weights) if clip_l1 else None
+    crossed = np.empty(weights.shape, dtype=bool) if clip_l1 else None
+    dropout = dropout_rng is not None and any(r > 0 for r in net.dropout)
     history = state["history"]
     n_iter, epoch_loss = 0, math.nan
     stop_reason, message = ("incremental" if incremental else "max_iter"), ""
@@ -169,15 +185,24 @@ def run_stochastic(
                 np.copyto(snapshot, params)
                 total, rate_sum, n_steps, diverged = 0.0, 0.0, 0, False
                 for Xb, Yb, swb in batches.epoch(rng):
-                    rate = schedule(state["step"], state["t"]) * state["rate_scale"]
-                    batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha)
+                    clock = state["step"] - state["schedule_start"]
+                    rate = schedule(clock, state["t"]) * state["rate_scale"]
+                    if dropout:
+                        net.draw_dropout_masks(ws, Xb.shape[0], dropout_rng)
+                    batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha, l1_ratio)
                     if not math.isfinite(batch_loss):
                         diverged = True
                         break
                     total += batch_loss * Xb.shape[0]
                     if weight_decay:
                         weights *= 1.0 - rate * weight_decay
+                    if clip_l1:
+                        np.copyto(before, weights)
                     optimizer.update(params, grad, state["optimizer"], rate)
+                    if clip_l1:
+                        before *= weights
+                        np.less(before, 0.0, out=crossed)
+                        np.copyto(weights, 0.0, where=crossed)
                     state["step"] += 1
                     rate_sum += rate
                     n_steps += 1
@@ -198,17 +223,23 @@ def run_stochastic(
                 state["t"] += n
                 state["learning_rate"] = rate
                 state["loss_curve"].append(epoch_loss)
-                if verbose:
-                    print(f"Iteration {n_iter}, loss = {epoch_loss:.8f}")
+                validation = validation_score() if validation_score else None
+                mean_rate = rate_sum / max(n_steps, 1)
+                if verbose == 1:
+                    line = f"Iteration {n_iter}, loss = {epoch_loss:.8f}"
+                    if validation:
+                        line += f", val_loss = {validation['loss']:.8f}"
+                    print(f"{line}, learning_rate = {mean_rate:.3g}")
 
-                worse = _no_improvement(state, epoch_loss, params, tol, validation_score, verbose)
+                worse = _no_improvement(state, epoch_loss, params, tol, validation, verbose == 1)
                 history["epoch"].append(len(history["epoch"]) + 1)
                 history["train_loss"].append(epoch_loss)
-                history["val_score"].append(
-                    state["validation_scores"][-1] if validation_score else math.nan
-                )
-                history["learning_rate"].append(rate_sum / max(n_steps, 1))
+                history["val_loss"].append(validation["loss"] if validation else math.nan)
+                history["val_score"].append(validation["score"] if validation else math.nan)
+                history["learning_rate"].append(mean_rate)
                 history["time"].append(time.perf_counter() - started)
+                if progress is not None:
+                    progress.update(n_iter, epoch_loss, validation)
 
                 if worse and state["no_improvement_count"] > n_iter_no_change:
                     msg = (
@@ -236,10 +267,10 @@ def run_stochastic(
     return Outcome(n_iter, epoch_loss, stop_reason, message)
 
 
-def _no_improvement(state, epoch_loss, params, tol, validation_score, verbose) -> bool:
+def _no_improvement(state, epoch_loss, params, tol, validation, verbose) -> bool:
     """Update the no-improvement count (scikit-learn's rule); True if it grew."""
-    if validation_score is not None:
-        score = float(validation_score())
+    if validation is not None:
+        score = float(validation["score"])
         state["validation_scores"].append(score)
         if verbose:
             print(f"Validation score: {score:f}")
@@ -247,6 +278,7 @@ def _no_improvement(state, epoch_loss, params, tol, validation_score, verbose) -
         worse = not score >= best + tol  # a NaN score counts as no improvement
         if score > best:
             state["best_validation_score"] = score
+            state["best_epoch"] = len(state["history"]["epoch"]) + 1
             if state["best_params"] is None:
                 state["best_params"] = params.copy()
             else:

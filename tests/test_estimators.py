@@ -434,3 +434,13 @@ def test_zero_weight_batches_are_skipped_quietly():
     reg = MLPRegressor(batch_size=10, shuffle=False, max_iter=5, random_state=0)
     reg.fit(X, y, sample_weight=sw)  # a RuntimeWarning would fail this suite
     assert np.isfinite(reg.loss_)
+
+
+def test_each_warm_fit_runs_its_schedule_from_the_start(digits):
+    X, y = digits
+    clf = _small(MLPClassifier, learning_rate="one_cycle", max_iter=5, warm_start=True)
+    clf.set_params(n_iter_no_change=np.inf).fit(X, y)
+    first = list(clf.history_["learning_rate"])
+    clf.fit(X, y)
+    second = clf.history_["learning_rate"][len(first) :]
+    np.testing.assert_allclose(second, first)  # not stuck at the annealed end

@@ -1,7 +1,9 @@
 """Update rules against steps computed by hand, and one contract for every entry.
 
 The hand computations are scalar Python written from the equations in the
-optimizers' docstrings; they share no code with skmlp.
+optimizers' docstrings; they share no code with skmlp. Decoupled weight decay
+(``weight_decay``, applied by the trainer for 'sgd' and 'adamw') is checked
+against gradients from :meth:`skmlp.network.Network.loss_and_grad`.
 """
 
 import inspect
@@ -12,11 +14,16 @@ import pickle
 import numpy as np
 import pytest
 
-from skmlp.optimizers import OPTIMIZERS
+from skmlp import MLPRegressor
+from skmlp.network import Network
+from skmlp.optimizers import OPTIMIZERS, SGD
+from skmlp.trainer import new_state, run_stochastic
 
 THETA0 = [1.0, -2.0, 0.5]
 GRADS = [[0.5, -1.0, 0.0], [0.25, 3.0, -2.0]]
 RATES = [0.1, 0.05]  # a different rate per step: the rate belongs to the step
+# one-epoch fits end at max_iter by design
+ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # every registry entry, in each of its modes
 CASES = {
@@ -24,7 +31,15 @@ CASES = {
     "sgd_classical": ("sgd", {"momentum": 0.9, "nesterovs_momentum": False}),
     "sgd_no_momentum": ("sgd", {"momentum": 0.0}),
     "adam": ("adam", {}),
+    "adamw": ("adamw", {}),
+    "rmsprop": ("rmsprop", {}),
+    "adagrad": ("adagrad", {}),
+    "nadam": ("nadam", {}),
 }
+
+# Adagrad's accumulated G shrinks its steps like 1 / sqrt(t), so at 0.05 it
+# needs far more than the contract's 1000 steps; its usual rates are larger
+CONTRACT_RATES = {"adagrad": 0.5}
 
 
 def _make(case):
@@ -86,6 +101,57 @@ def test_adam_two_steps_by_hand(beta_1, beta_2, epsilon):
         expected.append(theta)
     optimizer = OPTIMIZERS["adam"](beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
     np.testing.assert_allclose(_two_steps(optimizer), expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("rho, epsilon", [(0.9, 1e-8), (0.5, 1e-1)])
+def test_rmsprop_two_steps_by_hand(rho, epsilon):
+    expected = []
+    for j, theta in enumerate(THETA0):
+        v = 0.0
+        for grad, rate in zip(GRADS, RATES):
+            g = grad[j]
+            v = rho * v + (1 - rho) * g * g
+            theta = theta - rate * g / (math.sqrt(v) + epsilon)
+        expected.append(theta)
+    optimizer = OPTIMIZERS["rmsprop"](rho=rho, epsilon=epsilon)
+    np.testing.assert_allclose(_two_steps(optimizer), expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("epsilon", [1e-8, 1e-1])
+def test_adagrad_two_steps_by_hand(epsilon):
+    expected = []
+    for j, theta in enumerate(THETA0):
+        G = 0.0
+        for grad, rate in zip(GRADS, RATES):
+            g = grad[j]
+            G = G + g * g
+            theta = theta - rate * g / (math.sqrt(G) + epsilon)
+        expected.append(theta)
+    optimizer = OPTIMIZERS["adagrad"](epsilon=epsilon)
+    np.testing.assert_allclose(_two_steps(optimizer), expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("beta_1, beta_2, epsilon", [(0.9, 0.999, 1e-8), (0.8, 0.95, 1e-2)])
+def test_nadam_two_steps_by_hand(beta_1, beta_2, epsilon):
+    expected = []
+    for j, theta in enumerate(THETA0):
+        m = v = 0.0
+        for t, (grad, rate) in enumerate(zip(GRADS, RATES), start=1):
+            g = grad[j]
+            m = beta_1 * m + (1 - beta_1) * g
+            v = beta_2 * v + (1 - beta_2) * g * g
+            m_hat = beta_1 * m / (1 - beta_1 ** (t + 1)) + (1 - beta_1) * g / (1 - beta_1**t)
+            theta = theta - rate * m_hat / (math.sqrt(v / (1 - beta_2**t)) + epsilon)
+        expected.append(theta)
+    optimizer = OPTIMIZERS["nadam"](beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    np.testing.assert_allclose(_two_steps(optimizer), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_nadam_is_not_adam():
+    # the look-ahead term makes a difference from the second step on
+    nadam = _two_steps(OPTIMIZERS["nadam"]())
+    adam = _two_steps(OPTIMIZERS["adam"]())
+    assert np.abs(nadam - adam).max() > 1e-3
 
 
 # --- the contract every registry entry keeps -------------------------------------
@@ -155,7 +221,7 @@ def _check_optimizer_contract(make_optimizer, rate):
 
 @pytest.mark.parametrize("case", CASES)
 def test_optimizer_contract(case):
-    _check_optimizer_contract(lambda: _make(case), rate=0.05)
+    _check_optimizer_contract(lambda: _make(case), rate=CONTRACT_RATES.get(case, 0.05))
 
 
 def test_every_registry_entry_has_a_contract_case():
@@ -170,3 +236,148 @@ def test_hyperparameters_are_the_constructor_arguments(name):
     assert arguments == list(cls.hyperparameters)
     optimizer = cls()
     assert all(hasattr(optimizer, argument) for argument in arguments)
+
+
+# --- decoupled weight decay (the trainer's step) ---------------------------------
+
+N_SAMPLES, HIDDEN, SEED = 40, 5, 3
+
+
+def _regression_data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(N_SAMPLES, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=N_SAMPLES)
+    return X, y
+
+
+def _initial_params_and_gradient(X, y):
+    """The estimator's initial parameters, and the full-batch gradient there.
+
+    ``init_params`` with a fresh ``RandomState(random_state)`` draws what the
+    estimator draws (no validation split, so nothing is drawn before).
+    """
+    net = Network([X.shape[1], HIDDEN, 1], "relu", "squared_error")
+    params = net.init_params(np.random.RandomState(SEED), "sklearn", np.float64)
+    ws = net.workspace(X.shape[0], params.copy())
+    net.loss_and_grad(ws, X, y.reshape(-1, 1), None, 0.0)
+    return net, params, ws.grad.copy()
+
+
+def _one_full_batch_step(**params):
+    X, y = _regression_data()
+    settings = dict(
+        hidden_layer_sizes=(HIDDEN,),
+        batch_size=N_SAMPLES,
+        max_iter=1,
+        shuffle=False,
+        alpha=0.0,
+        random_state=SEED,
+    )
+    settings.update(params)
+    est = MLPRegressor(**settings).fit(X, y)
+    return est.coefs_, est.intercepts_
+
+
+@ignore_convergence
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_sgd_weight_decay_shrinks_weights_not_biases(weight_decay):
+    lr = 0.1
+    coefs, intercepts = _one_full_batch_step(
+        solver="sgd", momentum=0.0, learning_rate_init=lr, weight_decay=weight_decay
+    )
+    net, params0, grad = _initial_params_and_gradient(*_regression_data())
+    W0, b0 = net.views(params0)
+    gW, gb = net.views(grad)
+    for got, w, g in zip(coefs, W0, gW):
+        np.testing.assert_allclose(got, (1 - lr * weight_decay) * w - lr * g, rtol=1e-12)
+    for got, b, g in zip(intercepts, b0, gb):
+        np.testing.assert_allclose(got, b - lr * g, rtol=1e-12)
+    if weight_decay:
+        # the decay is large enough to be seen at the tolerance above
+        shrink = lr * weight_decay * np.abs(W0[0]).max()
+        assert shrink > 1e-3 * np.abs(coefs[0]).max()
+
+
+@ignore_convergence
+def test_adamw_is_adam_plus_decoupled_decay_of_the_weights():
+    lr, weight_decay = 0.01, 0.5
+    common = dict(learning_rate_init=lr, weight_decay=weight_decay)
+    w_coefs, w_intercepts = _one_full_batch_step(solver="adamw", **common)
+    a_coefs, a_intercepts = _one_full_batch_step(solver="adam", **common)
+    net, params0, _ = _initial_params_and_gradient(*_regression_data())
+    W0, _ = net.views(params0)
+    # Adam's first step depends on the gradient only, which both take at W0
+    for w_coef, a_coef, w in zip(w_coefs, a_coefs, W0):
+        np.testing.assert_allclose(w_coef - a_coef, -lr * weight_decay * w, rtol=1e-9, atol=1e-15)
+    for w_b, a_b in zip(w_intercepts, a_intercepts):
+        np.testing.assert_array_equal(w_b, a_b)
+
+
+@ignore_convergence
+@pytest.mark.parametrize("solver", ["adam", "rmsprop", "adagrad", "nadam", "lbfgs"])
+def test_weight_decay_is_ignored_by_coupled_solvers(solver):
+    # honoured by 'sgd' and 'adamw' only
+    plain_coefs, plain_intercepts = _one_full_batch_step(solver=solver, learning_rate_init=0.01)
+    decayed_coefs, decayed_intercepts = _one_full_batch_step(
+        solver=solver, learning_rate_init=0.01, weight_decay=0.5
+    )
+    for plain, decayed in zip(plain_coefs + plain_intercepts, decayed_coefs + decayed_intercepts):
+        np.testing.assert_array_equal(plain, decayed)
+
+
+@ignore_convergence
+@pytest.mark.parametrize("solver", sorted(OPTIMIZERS))
+def test_estimator_step_is_the_optimizer_step_with_its_hyperparameters(solver):
+    # non-default values, so a hyperparameter the estimator fails to forward shows
+    hyper = dict(
+        momentum=0.5, nesterovs_momentum=False, beta_1=0.8, beta_2=0.95, epsilon=1e-3, rho=0.5
+    )
+    lr = 0.05
+    coefs, intercepts = _one_full_batch_step(solver=solver, learning_rate_init=lr, **hyper)
+    net, params, grad = _initial_params_and_gradient(*_regression_data())
+    cls = OPTIMIZERS[solver]
+    optimizer = cls(**{name: hyper[name] for name in cls.hyperparameters})
+    optimizer.update(params, grad, optimizer.init(params), lr)
+    np.testing.assert_allclose(net.pack(coefs, intercepts, np.float64), params, rtol=1e-12)
+
+
+def test_trainer_decays_by_each_steps_own_rate():
+    # two half-batches with different scheduled rates; the decay of step s is
+    # rate_s * weight_decay of the weights, before that step's gradient move
+    X, y = _regression_data()
+    Y = y.reshape(-1, 1)
+    rates, weight_decay, half = [0.1, 0.04], 0.7, N_SAMPLES // 2
+    net, params0, _ = _initial_params_and_gradient(X, y)
+
+    expected = params0.copy()
+    for s, rate in enumerate(rates):
+        ws = net.workspace(half, expected.copy())
+        rows = slice(s * half, (s + 1) * half)
+        net.loss_and_grad(ws, X[rows], Y[rows], None, 0.0)
+        expected[: net.n_coef] *= 1 - rate * weight_decay
+        expected -= rate * ws.grad
+
+    params = params0.copy()
+    optimizer = SGD(momentum=0.0)
+    state = new_state(rates[0], False, optimizer.init(params))
+    outcome = run_stochastic(
+        net,
+        params,
+        X,
+        Y,
+        None,
+        optimizer=optimizer,
+        state=state,
+        schedule=lambda step, t: rates[step],
+        alpha=0.0,
+        weight_decay=weight_decay,
+        batch_size=half,
+        max_iter=1,
+        shuffle=False,
+        rng=np.random.RandomState(0),
+        tol=0.0,
+        n_iter_no_change=np.inf,
+    )
+    assert outcome.n_iter == 1 and state["step"] == 2
+    np.testing.assert_allclose(params, expected, rtol=1e-12)
+    assert state["history"]["learning_rate"] == [pytest.approx(np.mean(rates))]
