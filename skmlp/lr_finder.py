@@ -102,7 +102,7 @@ def _valley(lrs: np.ndarray, losses: np.ndarray) -> float:
                 run[i] = run[j] + 1
         if run[best_end] < run[i]:
             best_end = i
-            best_start = best_end - run[best_end]
+            best_start = max(0, best_end - run[best_end])
     third = (best_end - best_start) / 3
     return float(lrs[min(n - 1, best_start + int(third) + int(third / 2))])
 

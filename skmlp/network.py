@@ -167,7 +167,8 @@ class Network:
             np.empty((batch_size, w), dtype=dtype) if self.activation.needs_input else None
             for w in hidden
         ]
-        work = np.empty(batch_size * max(hidden, default=1), dtype=dtype)
+        # one scratch buffer, sliced per layer (the output layer's too)
+        work = np.empty(batch_size * max(widths), dtype=dtype)
         dropped = [
             np.empty((batch_size, w), dtype=dtype) if training and rate > 0 else None
             for w, rate in zip(hidden, self.dropout)

@@ -57,8 +57,9 @@ def exponential(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch
 def cosine(*, learning_rate_init, learning_rate_min, max_iter, steps_per_epoch, **_) -> Schedule:
     """Cosine annealing from ``learning_rate_init`` (epoch 0) towards
     ``learning_rate_min`` (epoch ``max_iter``), per epoch."""
+    # past max_iter (more partial_fit calls than planned) it stays at the floor
     return lambda step, t: _cosine(
-        learning_rate_min, learning_rate_init, (step // steps_per_epoch) / max_iter
+        learning_rate_min, learning_rate_init, min(1.0, (step // steps_per_epoch) / max_iter)
     )
 
 

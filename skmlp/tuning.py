@@ -79,6 +79,13 @@ def lr_range_test(
         raise ValueError(f"Need 0 < start_lr < end_lr; got start_lr={start_lr}, end_lr={end_lr}.")
     if int(num_iter) < 2:
         raise ValueError(f"num_iter must be at least 2; got {num_iter}.")
+    if not hasattr(estimator, "_prepare"):
+        raise TypeError(
+            "lr_range_test takes an skmlp MLPClassifier or MLPRegressor, got "
+            f"{type(estimator).__name__}; for a Pipeline, transform X with its "
+            "preprocessing steps first (pipeline[:-1].fit_transform(X)) and pass "
+            "pipeline[-1]."
+        )
     est = clone(estimator)
     est._validate_params()
     if est.solver == "lbfgs":

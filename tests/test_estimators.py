@@ -444,3 +444,11 @@ def test_each_warm_fit_runs_its_schedule_from_the_start(digits):
     clf.fit(X, y)
     second = clf.history_["learning_rate"][len(first) :]
     np.testing.assert_allclose(second, first)  # not stuck at the annealed end
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_hidden_layers_narrower_than_the_output(digits, solver):
+    X, y = digits  # 10 classes through 5 hidden units
+    clf = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=20, random_state=0)
+    clf.fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 10)

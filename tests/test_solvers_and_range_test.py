@@ -125,3 +125,9 @@ def test_range_test_rejects_lbfgs_and_bad_bounds(digits):
         lr_range_test(MLPClassifier(solver="lbfgs"), X, y)
     with pytest.raises(ValueError, match="start_lr"):
         lr_range_test(MLPClassifier(), X, y, start_lr=1.0, end_lr=0.1)
+
+
+def test_range_test_on_a_pipeline_says_what_to_pass(digits):
+    X, y = digits
+    with pytest.raises(TypeError, match="Pipeline"):
+        lr_range_test(make_pipeline(StandardScaler(), MLPClassifier()), X, y)
