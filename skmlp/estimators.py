@@ -602,6 +602,7 @@ class _BaseMLP(BaseEstimator):
             max_iter=self.max_iter,
             max_fun=self.max_fun,
             tol=self.tol,
+            l1_ratio=self.l1_ratio,
             verbose=bool(self.verbose),
         )
         self.n_iter_ = outcome.n_iter

@@ -294,11 +294,19 @@ class Network:
                 ws.grad[: self.n_coef] += ws.penalty_work
             if l1_ratio > 0.0:
                 l1 = alpha * l1_ratio / weight_sum
+                grad_w = ws.grad[: self.n_coef]
                 np.abs(weights, out=ws.penalty_work)
                 loss += l1 * float(np.add.reduce(ws.penalty_work))
                 np.sign(weights, out=ws.penalty_work)
                 ws.penalty_work *= l1
-                ws.grad[: self.n_coef] += ws.penalty_work
+                grad_w += ws.penalty_work
+                # at w == 0 take the subgradient of least magnitude (OWL-QN's
+                # pseudo-gradient): zero while the data gradient is weaker than
+                # the penalty, so a weight the penalty killed stays at zero
+                zero = np.flatnonzero(weights == 0.0)
+                if zero.size:
+                    g = grad_w[zero]
+                    grad_w[zero] = np.sign(g) * np.maximum(np.abs(g) - l1, 0.0)
         return loss
 
     def predict(

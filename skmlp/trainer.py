@@ -171,6 +171,7 @@ def run_stochastic(
     clip_l1 = l1_ratio > 0.0 and alpha > 0.0
     before = np.empty_like(weights) if clip_l1 else None
     crossed = np.empty(weights.shape, dtype=bool) if clip_l1 else None
+    grad_w = grad[: net.n_coef]
     dropout = dropout_rng is not None and any(r > 0 for r in net.dropout)
     history = state["history"]
     n_iter, epoch_loss = 0, math.nan
@@ -200,6 +201,12 @@ def run_stochastic(
                         np.copyto(before, weights)
                     optimizer.update(params, grad, state["optimizer"], rate)
                     if clip_l1:
+                        # zero a weight the step carried across zero, and one
+                        # that sat at zero with a zero pseudo-gradient (the
+                        # optimizer's momentum must not revive it)
+                        np.equal(before, 0.0, out=crossed)
+                        crossed &= grad_w == 0.0
+                        np.copyto(weights, 0.0, where=crossed)
                         before *= weights
                         np.less(before, 0.0, out=crossed)
                         np.copyto(weights, 0.0, where=crossed)
@@ -219,11 +226,13 @@ def run_stochastic(
                     break
 
                 epoch_loss = total / n
+                # validate first: an interrupt in it leaves every record of
+                # this epoch out, not some of them
+                validation = validation_score() if validation_score else None
                 n_iter += 1
                 state["t"] += n
                 state["learning_rate"] = rate
                 state["loss_curve"].append(epoch_loss)
-                validation = validation_score() if validation_score else None
                 mean_rate = rate_sum / max(n_steps, 1)
                 if verbose == 1:
                     line = f"Iteration {n_iter}, loss = {epoch_loss:.8f}"
@@ -303,6 +312,7 @@ def run_lbfgs(
     max_iter: int,
     max_fun: int,
     tol: float,
+    l1_ratio: float = 0.0,
     verbose: bool = False,
 ) -> tuple[Outcome, scipy.optimize.OptimizeResult]:
     """Minimize the full-batch loss with scipy's L-BFGS-B, in place.
@@ -317,7 +327,7 @@ def run_lbfgs(
     def fun(x):
         params[...] = x
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            loss = net.loss_and_grad(ws, X, Y, sample_weight, alpha)
+            loss = net.loss_and_grad(ws, X, Y, sample_weight, alpha, l1_ratio)
         if math.isfinite(loss) and loss <= best["loss"]:
             best["loss"] = loss
             np.copyto(best["params"], params)
