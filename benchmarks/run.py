@@ -238,6 +238,12 @@ def w1(args, peaks):
                 compute = fitted[(name, input_dtype)].coefs_[0].dtype
             gflops = flops / med / 1e9
             speedup = statistics.median(b / s for b, s in zip(base, secs))
+            torch_secs = [r[0] for r in runs.get("pytorch float32", [])]
+            vs_torch = (
+                f"{statistics.median(t / s for t, s in zip(torch_secs, secs)):.2f}x"
+                if torch_secs
+                else "-"
+            )
             rows.append(
                 [
                     name,
@@ -249,6 +255,7 @@ def w1(args, peaks):
                     f"{memory[name]:.0f}",
                     f"{statistics.median(r[1] for r in rs):.4f}",
                     f"{speedup:.2f}x",
+                    vs_torch,
                 ]
             )
         print_table(
@@ -264,6 +271,7 @@ def w1(args, peaks):
                 "peak MiB",
                 "test acc",
                 "vs sklearn",
+                "vs pytorch",
             ],
             rows,
         )
