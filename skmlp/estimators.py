@@ -855,6 +855,63 @@ class _BaseMLP(BaseEstimator):
                 )
         return tuple(float(r) for r in rates)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in state:
+            self._check_fitted_state()
+
+    def _check_fitted_state(self) -> None:
+        """Refuse a loaded state that does not describe a network of this class.
+
+        Called when a pickled or skops-loaded estimator is restored: wrong
+        shapes or missing arrays would otherwise give a model that predicts
+        garbage, or fails later with an obscure error.
+        """
+        name = type(self).__name__
+        missing = [
+            a
+            for a in ("coefs_", "intercepts_", "n_outputs_", "out_activation_")
+            if a not in vars(self)
+        ]
+        if missing:
+            raise ValueError(
+                f"The loaded {name} state lacks {missing}; the file is not a fitted {name}."
+            )
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if (
+            not (isinstance(coefs, list) and isinstance(intercepts, list))
+            or len(coefs) != len(intercepts)
+            or not coefs
+        ):
+            raise ValueError(
+                f"The loaded {name} state has {len(coefs)} weight matrices and "
+                f"{len(intercepts)} bias vectors; they must be non-empty lists of equal length."
+            )
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            if not (isinstance(W, np.ndarray) and W.ndim == 2 and W.dtype.kind == "f"):
+                raise ValueError(f"The loaded {name} state: coefs_[{i}] is not a 2-d float array.")
+            if not (isinstance(b, np.ndarray) and b.shape == (W.shape[1],)):
+                raise ValueError(
+                    f"The loaded {name} state: intercepts_[{i}] has shape "
+                    f"{getattr(b, 'shape', None)}, expected {(W.shape[1],)}."
+                )
+            if i and W.shape[0] != coefs[i - 1].shape[1]:
+                raise ValueError(
+                    f"The loaded {name} state: coefs_[{i}] has {W.shape[0]} rows but layer "
+                    f"{i} has {coefs[i - 1].shape[1]} units."
+                )
+        if getattr(self, "n_features_in_", coefs[0].shape[0]) != coefs[0].shape[0]:
+            raise ValueError(
+                f"The loaded {name} state: n_features_in_={self.n_features_in_} but "
+                f"coefs_[0] has {coefs[0].shape[0]} rows."
+            )
+        if self.n_outputs_ != coefs[-1].shape[1] or self.out_activation_ not in _LINK_TO_LOSS:
+            raise ValueError(
+                f"The loaded {name} state: n_outputs_={self.n_outputs_} and "
+                f"out_activation_={self.out_activation_!r} do not match the output layer "
+                f"({coefs[-1].shape[1]} units)."
+            )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -452,3 +452,25 @@ def test_hidden_layers_narrower_than_the_output(digits, solver):
     clf = MLPClassifier(hidden_layer_sizes=(5,), solver=solver, max_iter=20, random_state=0)
     clf.fit(X, y)
     assert clf.predict_proba(X).shape == (len(X), 10)
+
+
+@pytest.mark.parametrize(
+    "tamper, match",
+    [
+        (lambda s: s.pop("intercepts_"), "lacks"),
+        (
+            lambda s: s.__setitem__("coefs_", [s["coefs_"][0][:, :3], *s["coefs_"][1:]]),
+            "shape|rows",
+        ),
+        (lambda s: s.__setitem__("n_outputs_", 3), "n_outputs_"),
+        (lambda s: s.__setitem__("n_features_in_", 7), "n_features_in_"),
+    ],
+)
+def test_loading_a_mismatched_state_raises(digits, tamper, match):
+    X, y = digits
+    clf = _small(MLPClassifier).fit(X, y)
+    state = clf.__getstate__()
+    tamper(state)
+    restored = MLPClassifier.__new__(MLPClassifier)
+    with pytest.raises(ValueError, match=match):
+        restored.__setstate__(state)
