@@ -197,6 +197,14 @@ default='constant'
         exactly; the others are the Glorot/Xavier (tanh, logistic), He/MSRA
         (relu family) and LeCun schemes with zero biases.
 
+    dtype : {'auto', 'float32', 'float64'}, default='auto'
+        The floating-point type the network trains and predicts in.
+        ``'auto'`` keeps float32 input in float32 and trains float64 input in
+        float32 when the solver is stochastic and there are at least 10,000
+        training samples (about twice as fast, with no measurable accuracy
+        cost), in float64 otherwise. Predictions always come back in the
+        floating dtype of the ``X`` passed to ``predict``.
+
     weight_decay : float, default=0.0
         Decoupled weight decay (Loshchilov & Hutter 2019): before each
         update the weights (not the biases) shrink by
@@ -265,15 +273,7 @@ default='constant'
         validation loss (lower is better), any other string a scorer name
         (``sklearn.metrics.get_scorer``), or a callable
         ``scorer(estimator, X, y)``. The best-scoring weights are restored
-        at the end and ``best_epoch_`` says which epoch they came from.
-
-    dtype : {'auto', 'float32', 'float64'}, default='auto'
-        The floating-point type the network trains and predicts in.
-        ``'auto'`` keeps float32 input in float32 and trains float64 input in
-        float32 when the solver is stochastic and there are at least 10,000
-        training samples (about twice as fast, with no measurable accuracy
-        cost), in float64 otherwise. Predictions always come back in the
-        floating dtype of the ``X`` passed to ``predict``."""
+        at the end and ``best_epoch_`` says which epoch they came from."""
 
 _ATTRIBUTES_DOC = """\
     loss_ : float
@@ -304,7 +304,7 @@ _ATTRIBUTES_DOC = """\
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when they are all strings.
 
     n_iter_ : int
@@ -336,6 +336,7 @@ _ATTRIBUTES_DOC = """\
 
 
 class _BaseMLP(BaseEstimator):
+    _output_links = frozenset(_LINK_TO_LOSS)
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -857,7 +858,8 @@ class _BaseMLP(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if "coefs_" in state:
+        # a state holding any part of a fitted network must hold all of it
+        if any(k in state for k in ("coefs_", "intercepts_", "n_outputs_", "out_activation_")):
             self._check_fitted_state()
 
     def _check_fitted_state(self) -> None:
@@ -905,7 +907,12 @@ class _BaseMLP(BaseEstimator):
                 f"The loaded {name} state: n_features_in_={self.n_features_in_} but "
                 f"coefs_[0] has {coefs[0].shape[0]} rows."
             )
-        if self.n_outputs_ != coefs[-1].shape[1] or self.out_activation_ not in _LINK_TO_LOSS:
+        if self.out_activation_ not in self._output_links:
+            raise ValueError(
+                f"The loaded {name} state: out_activation_={self.out_activation_!r} is not "
+                f"an output of {name} (one of {sorted(self._output_links)})."
+            )
+        if self.n_outputs_ != coefs[-1].shape[1]:
             raise ValueError(
                 f"The loaded {name} state: n_outputs_={self.n_outputs_} and "
                 f"out_activation_={self.out_activation_!r} do not match the output layer "
@@ -980,6 +987,31 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         **_BaseMLP._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
+    _output_links = frozenset({"softmax", "logistic"})
+
+    def _check_fitted_state(self) -> None:
+        super()._check_fitted_state()
+        missing = [
+            a for a in ("classes_", "_label_binarizer", "_multilabel") if a not in vars(self)
+        ]
+        if missing:
+            raise ValueError(
+                f"The loaded MLPClassifier state lacks {missing}; the file is not a "
+                "fitted MLPClassifier."
+            )
+        n_classes = len(self.classes_)
+        binary = self.out_activation_ == "logistic" and not self._multilabel
+        if (
+            self.n_outputs_ != (1 if binary else n_classes)
+            or (binary and n_classes != 2)
+            or (self._multilabel and self.out_activation_ != "logistic")
+            or not np.array_equal(self._label_binarizer.classes_, self.classes_)
+        ):
+            raise ValueError(
+                f"The loaded MLPClassifier state: classes_ {self.classes_.tolist()} "
+                f"(multilabel={self._multilabel}) do not match the output layer "
+                f"({self.n_outputs_} units, out_activation_={self.out_activation_!r})."
+            )
 
     def __init__(
         self,
@@ -1305,6 +1337,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         **_BaseMLP._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
+    _output_links = frozenset({"identity", "exp"})
 
     def __init__(
         self,

@@ -241,11 +241,6 @@ def test_hand_built_mismatched_state_raises(data, tmp_path, tamper, match, via):
 
 
 # Known gaps of the state check; each marks the behaviour we want.
-@pytest.mark.xfail(
-    strict=True,
-    reason="__setstate__ checks only states that contain 'coefs_'; a fitted state "
-    "without it loads and fails later with AttributeError",
-)
 def test_file_without_coefs_raises(data, tmp_path):
     path = _dumped(_fitted(data, "multiclass"), tmp_path)
     _rewrite(path, schema=lambda tree: _attrs(tree).pop("coefs_"))
@@ -253,11 +248,6 @@ def test_file_without_coefs_raises(data, tmp_path):
         _load(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_fitted_state accepts any link for either class: a classifier's "
-    "state loaded as MLPRegressor predicts its probabilities as regression values",
-)
 def test_classifier_state_loaded_as_regressor_raises(data, tmp_path):
     path = _dumped(_fitted(data, "multiclass"), tmp_path)
     _rewrite(path, schema=lambda tree: tree.__setitem__("__class__", "MLPRegressor"))
@@ -265,11 +255,6 @@ def test_classifier_state_loaded_as_regressor_raises(data, tmp_path):
         _load(path, MLPRegressor)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_fitted_state does not require the classifier's label state "
-    "(_label_binarizer, classes_, _multilabel); predict fails with AttributeError",
-)
 def test_regressor_state_loaded_as_classifier_raises(data, tmp_path):
     path = _dumped(_fitted(data, "multioutput"), tmp_path)
     _rewrite(path, schema=lambda tree: tree.__setitem__("__class__", "MLPClassifier"))
@@ -277,11 +262,6 @@ def test_regressor_state_loaded_as_classifier_raises(data, tmp_path):
         _load(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_fitted_state does not compare classes_ with the output layer; "
-    "predict fails later inside LabelBinarizer",
-)
 def test_classes_that_do_not_match_the_output_layer_raise(data, tmp_path):
     est = _fitted(data, "multiclass")
     binary = _fitted(data, "binary")
