@@ -17,7 +17,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -28,6 +27,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
+    check_classification_targets,
     type_of_target,
     unique_labels,
 )
@@ -991,9 +991,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _check_fitted_state(self) -> None:
         super()._check_fitted_state()
-        missing = [
-            a for a in ("classes_", "_label_binarizer", "_multilabel") if a not in vars(self)
-        ]
+        missing = [a for a in ("classes_", "_target_type", "_multilabel") if a not in vars(self)]
         if missing:
             raise ValueError(
                 f"The loaded MLPClassifier state lacks {missing}; the file is not a "
@@ -1005,7 +1003,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self.n_outputs_ != (1 if binary else n_classes)
             or (binary and n_classes != 2)
             or (self._multilabel and self.out_activation_ != "logistic")
-            or not np.array_equal(self._label_binarizer.classes_, self.classes_)
+            or self._multilabel != (self._target_type == "multilabel-indicator")
+            or binary != (self._target_type == "binary")
         ):
             raise ValueError(
                 f"The loaded MLPClassifier state: classes_ {self.classes_.tolist()} "
@@ -1117,10 +1116,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             y = column_or_1d(y, warn=True)
 
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-            self._check_two_classes()
+            self._set_classes(y)
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
@@ -1135,8 +1131,37 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"`y` has classes not in `self.classes_`. `self.classes_` has "
                     f"{self.classes_}. 'y' has {classes}."
                 )
-        self._multilabel = self._label_binarizer.y_type_.startswith("multilabel")
-        return X, self._label_binarizer.transform(y).astype(bool)
+        return X, self._encode(y)
+
+    # Labels are kept as plain arrays and strings (classes_, _target_type), not
+    # as a LabelBinarizer, so the fitted state is numpy arrays and builtins.
+    def _set_classes(self, y) -> None:
+        """Learn the classes and the target type from ``y`` (or from the
+        ``classes`` argument of a first ``partial_fit``)."""
+        check_classification_targets(y)
+        target_type = type_of_target(y)
+        if target_type == "multilabel-indicator":
+            self.classes_ = np.arange(np.shape(y)[1])
+        elif target_type in ("binary", "multiclass"):
+            self.classes_ = unique_labels(y)
+            target_type = "binary" if len(self.classes_) <= 2 else "multiclass"
+        else:
+            raise ValueError(
+                f"MLPClassifier supports binary, multiclass and multilabel-indicator "
+                f"targets; y is {target_type}."
+            )
+        self._target_type = target_type
+        self._multilabel = target_type == "multilabel-indicator"
+        self._check_two_classes()
+
+    def _encode(self, y) -> np.ndarray:
+        """Targets as a boolean indicator matrix, one column per output."""
+        if self._multilabel:
+            return np.asarray(y).astype(bool)
+        y = np.asarray(y)
+        if self._target_type == "binary":
+            return (y == self.classes_[1]).reshape(-1, 1)
+        return np.searchsorted(self.classes_, y)[:, None] == np.arange(len(self.classes_))
 
     def _weigh_classes(self, Y, sample_weight, dtype):
         """Fold ``class_weight`` into the sample weights (multiplicatively)."""
@@ -1161,21 +1186,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return weights if sample_weight is None else weights * sample_weight
 
     def _check_two_classes(self):
-        if not self._label_binarizer.y_type_.startswith("multilabel") and len(self.classes_) < 2:
+        if not self._multilabel and len(self.classes_) < 2:
             raise ValueError(
                 "MLPClassifier needs samples of at least 2 classes in y; got only "
                 f"one class: {self.classes_.tolist()[0]!r}."
             )
 
     def _loss_name(self, Y) -> str:
-        if self._label_binarizer.y_type_ == "multiclass":
+        if self._target_type == "multiclass":
             return "log_loss"
         return "binary_log_loss"
 
     def _decode(self, Y):
-        if Y.shape[1] == 1:
-            Y = Y.ravel()
-        return self._label_binarizer.inverse_transform(Y)
+        """Labels from network outputs: threshold 0.5 (binary, multilabel) or
+        the most probable class."""
+        if self._multilabel:
+            return (Y > 0.5).astype(int)
+        if self._target_type == "binary":
+            return self.classes_[(Y.ravel() > 0.5).astype(np.intp)]
+        return self.classes_[Y.argmax(axis=1)]
 
     def _score_on(self, pred, y, sample_weight) -> float:
         return accuracy_score(y, self._decode(pred), sample_weight=sample_weight)
@@ -1222,13 +1251,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The updated estimator.
         """
         if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
-            self._check_two_classes()
+            self._set_classes(y if type_of_target(y).startswith("multilabel") else classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict(self, X):

@@ -474,3 +474,27 @@ def test_loading_a_mismatched_state_raises(digits, tamper, match):
     restored = MLPClassifier.__new__(MLPClassifier)
     with pytest.raises(ValueError, match=match):
         restored.__setstate__(state)
+
+
+def _only_arrays_and_builtins(value) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype != object
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _only_arrays_and_builtins(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_only_arrays_and_builtins(v) for v in value)
+    return value is None or type(value) in (bool, int, float, str)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel", "regression"])
+def test_fitted_state_is_only_arrays_and_builtins(digits, solver, target):
+    X, y = digits
+    if target == "regression":
+        est, t = _small(MLPRegressor, solver=solver), y / 9.0
+    else:
+        est = _small(MLPClassifier, solver=solver, early_stopping=solver != "lbfgs")
+        t = {"binary": y % 2, "multiclass": y, "multilabel": np.c_[y % 2, y > 4]}[target]
+    state = est.fit(X, t).__getstate__()
+    bad = {k: type(v).__name__ for k, v in state.items() if not _only_arrays_and_builtins(v)}
+    assert not bad, f"not plain arrays/builtins: {bad}"

@@ -265,6 +265,6 @@ def test_regressor_state_loaded_as_classifier_raises(data, tmp_path):
 def test_classes_that_do_not_match_the_output_layer_raise(data, tmp_path):
     est = _fitted(data, "multiclass")
     binary = _fitted(data, "binary")
-    vars(est).update(classes_=binary.classes_, _label_binarizer=binary._label_binarizer)
+    vars(est).update(classes_=binary.classes_, _target_type=binary._target_type)
     with pytest.raises(ValueError, match="classes_"):
         _load(_dumped(est, tmp_path))
