@@ -259,11 +259,11 @@ def run_stochastic(
                     if adaptive and rate > _ADAPTIVE_MIN_RATE:
                         state["rate_scale"] /= 5.0
                         state["no_improvement_count"] = 0
-                        if verbose:
+                        if verbose == 1:  # (verbose=2 shows a bar, not lines)
                             print(f"{msg} Setting learning rate to {rate / 5.0:f}")
                     else:
                         stop_reason, message = "converged", msg
-                        if verbose:
+                        if verbose == 1:
                             print(f"{msg} Stopping.")
                         break
                 if incremental:
