@@ -192,7 +192,7 @@ class Adagrad(_Optimizer):
         params -= work
 
 
-class NAdam(_Optimizer):
+class NAdam(Adam):
     r"""Nesterov-accelerated Adam (Dozat 2016, "Incorporating Nesterov
     Momentum into Adam", ICLR workshop), without the momentum schedule.
 
@@ -208,22 +208,14 @@ class NAdam(_Optimizer):
             \frac{\hat m}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
     """
 
-    hyperparameters = ("beta_1", "beta_2", "epsilon")
-
-    def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8):
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
-
-    def init(self, params: np.ndarray) -> dict:
-        return {"t": 0, "m": np.zeros_like(params), "v": np.zeros_like(params)}
+    # hyperparameters and state layout are Adam's; only the step differs
 
     def update(self, params, grad, state, learning_rate) -> None:
         work = self._scratch(params)
         b1, b2 = self.beta_1, self.beta_2
         state["t"] += 1
         t = state["t"]
-        m, v = state["m"], state["v"]
+        m, v = state["m"], state["v"]  # the true moments (no scaling)
         m *= b1
         np.multiply(grad, 1.0 - b1, out=work)
         m += work
