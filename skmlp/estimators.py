@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
@@ -40,12 +41,24 @@ from sklearn.utils.validation import (
 
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
-from .lr_finder import run_range_test
+from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
-from .optimizers import DECOUPLED_DECAY, OPTIMIZERS
+from .optimizers import OPTIMIZERS, update_transforms
 from .progress import ProgressBar
 from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
-from .trainer import new_state, run_lbfgs, run_stochastic
+from .state import StoppingState, TrainingState
+from .stopping import ReduceOnPlateau, TrainingLossRule, ValidationScoreRule
+from .trainer import (
+    Batches,
+    Outcome,
+    Step,
+    TrainingConfig,
+    TrainingData,
+    Validation,
+    VerboseLine,
+    run_lbfgs,
+    run_stochastic,
+)
 
 __all__ = ["DivergenceWarning", "MLPClassifier", "MLPRegressor"]
 
@@ -55,6 +68,27 @@ _LINK_TO_LOSS = {
     "softmax": "log_loss",
     "logistic": "binary_log_loss",
 }
+
+
+# what a stochastic fit records and an L-BFGS fit does not (nor keeps stale)
+_STOCHASTIC_ATTRIBUTES = (
+    "loss_curve_",
+    "history_",
+    "validation_scores_",
+    "best_validation_score_",
+    "best_loss_",
+    "best_epoch_",
+    "learning_rate_init_",
+)
+
+
+class _Problem(NamedTuple):
+    """What a fit trains: the network, its parameters, the rows, the RNG."""
+
+    net: Network
+    params: np.ndarray
+    data: TrainingData
+    rng: np.random.RandomState
 
 
 # with dtype='auto', stochastic fits of float64 data this large train in
@@ -496,16 +530,34 @@ class _BaseMLP(BaseEstimator):
         units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
         return Network(units, self.activation, _LINK_TO_LOSS[self.out_activation_])
 
+    # --- the committed model and its stand-ins --------------------------
+    def _copy(self, **attributes):
+        """A private shallow copy of the estimator, with ``attributes`` set.
+
+        Copying the instance dictionary is one C-level operation, so a copy
+        never holds half of a concurrent fit's commit. ``predict`` works on
+        such a copy, and a fit trains one and commits it whole.
+        """
+        other = object.__new__(type(self))
+        other.__dict__ = {**self.__dict__, **attributes}
+        return other
+
+    def _standin(self, net: Network, params: np.ndarray):
+        """A frozen fitted copy that predicts with ``params`` (for scorers
+        during training). Feature names are left out: it is handed
+        validated arrays."""
+        coefs, intercepts = net.views(params)
+        other = self._copy(coefs_=coefs, intercepts_=intercepts)
+        other.__dict__.pop("feature_names_in_", None)
+        other.__dict__.pop("_train_state", None)
+        return other
+
     def _raw_predict(self, X) -> np.ndarray:
         """Network output (after the link), in the floating dtype of ``X``.
 
         The network computes in its own dtype; rows are converted chunk by
         chunk, so a float64 ``X`` on a float32 model costs no full copy.
         """
-        live = getattr(self, "_live", None)
-        if live is not None:  # a scorer called during training, on validated data
-            net, params = live
-            return net.predict(params, X, out_dtype=X.dtype)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
@@ -523,19 +575,42 @@ class _BaseMLP(BaseEstimator):
             return np.dtype(np.float32)
         return np.dtype(np.float64)
 
-    # --- fitting ------------------------------------------------------
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        net, params, X, Y, sample_weight, rng = self._prepare(X, y, sample_weight, incremental)
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(net, params, X, Y, sample_weight)
-        else:
-            self._fit_stochastic(net, params, X, Y, sample_weight, rng, incremental)
-        self.coefs_, self.intercepts_ = net.views(params)
+    # --- fitting: a transaction -----------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        """Train a private copy, then commit every fitted attribute at once.
+
+        Validation, encoding and training all happen on the copy; an error
+        or an interrupt before the commit leaves this estimator as it was.
+        """
+        work = self._copy()
+        outcome = work._train(X, y, sample_weight, incremental, classes)
+        self.__dict__ = work.__dict__  # the commit: one assignment
+        if outcome.stop_reason == "diverged":
+            warnings.warn(outcome.message, DivergenceWarning, stacklevel=4)
+        elif outcome.stop_reason == "interrupted":
+            warnings.warn(outcome.message, stacklevel=4)
+        elif outcome.stop_reason == "max_iter":
+            warnings.warn(outcome.message, ConvergenceWarning, stacklevel=4)
         return self
 
-    def _prepare(self, X, y, sample_weight, incremental):
+    def _train(self, X, y, sample_weight, incremental, classes):
+        problem = self._prepare(X, y, sample_weight, incremental, classes)
+        if self.solver == "lbfgs":
+            outcome = self._train_lbfgs(problem)
+        else:
+            outcome = self._train_stochastic(problem, incremental)
+        self.coefs_, self.intercepts_ = problem.net.views(problem.params)
+        self.n_iter_, self.loss_ = outcome.n_iter, outcome.loss
+        return outcome
+
+    def _start_partial_fit(self, y, classes) -> None:
+        """Learn what a first ``partial_fit`` call must be told (classes)."""
+
+    def _prepare(self, X, y, sample_weight, incremental, classes=None) -> _Problem:
         """Validate the data; build the network and its parameter vector."""
         hidden = self._hidden_sizes()
+        if incremental:
+            self._start_partial_fit(y, classes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
@@ -555,8 +630,10 @@ class _BaseMLP(BaseEstimator):
 
         rng = check_random_state(self.random_state)
         units = [X.shape[1], *hidden, Y.shape[1]]
-        loss_name = self._loss_name(Y)
-        net = Network(units, self.activation, loss_name, self._dropout_rates(len(hidden)))
+        dropout = self._dropout_rates(len(hidden))
+        if self.solver == "lbfgs":
+            dropout = 0.0  # documented: L-BFGS trains without dropout
+        net = Network(units, self.activation, self._loss_name(Y), dropout)
         sample_weight = self._weigh_classes(Y, sample_weight, dtype)
 
         if first_pass:
@@ -575,11 +652,24 @@ class _BaseMLP(BaseEstimator):
                     "continue the same network. Set warm_start=False to train anew."
                 )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
-        return net, params, X, Y, sample_weight, rng
+        return _Problem(net, params, TrainingData(X, Y, sample_weight), rng)
 
     def _optimizer(self):
         cls = OPTIMIZERS[self.solver]
         return cls(**{name: getattr(self, name) for name in cls.hyperparameters})
+
+    def _step(self, net, params, batch_size, optimizer, dropout_rng) -> Step:
+        """The training step of this configuration, bound to ``params``."""
+        transforms = update_transforms(
+            self.solver,
+            net.n_coef,
+            params.dtype,
+            weight_decay=self.weight_decay,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
+        )
+        ws = net.workspace(batch_size, params)
+        return Step(net, ws, optimizer, transforms, self.alpha, self.l1_ratio, dropout_rng)
 
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":
@@ -588,132 +678,105 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"Got batch_size={self.batch_size} larger than the "
                 f"{n} training samples; it is clipped to {n}.",
-                stacklevel=6,
+                stacklevel=7,
             )
         return min(self.batch_size, n)
 
-    def _fit_lbfgs(self, net, params, X, Y, sample_weight):
-        outcome, result = run_lbfgs(
-            net,
-            params,
-            X,
-            Y,
-            sample_weight,
-            alpha=self.alpha,
+    def _train_lbfgs(self, p: _Problem) -> Outcome:
+        step = Step(
+            p.net, p.net.workspace(p.data.X.shape[0], p.params), None, (), self.alpha, self.l1_ratio
+        )
+        outcome = run_lbfgs(
+            step,
+            p.params,
+            p.data,
             max_iter=self.max_iter,
             max_fun=self.max_fun,
             tol=self.tol,
-            l1_ratio=self.l1_ratio,
             verbose=bool(self.verbose),
         )
-        self.n_iter_ = outcome.n_iter
-        self.loss_ = outcome.loss
-        self._train_state = None  # a later stochastic warm start begins afresh
-        if outcome.stop_reason == "diverged":
-            warnings.warn(outcome.message, DivergenceWarning, stacklevel=5)
-        elif result.status != 0:
-            warnings.warn(
-                f"lbfgs failed to converge after {outcome.n_iter} iteration(s) "
-                f"(status={result.status}): {result.message}. Increase max_iter "
-                "or max_fun, or scale the data.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+        # a later stochastic warm start begins afresh, and the records of an
+        # earlier stochastic fit no longer describe this model
+        self._train_state = None
+        for name in _STOCHASTIC_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        return outcome
 
-    def _fit_stochastic(self, net, params, X, Y, sample_weight, rng, incremental):
+    def _train_stochastic(self, p: _Problem, incremental: bool) -> Outcome:
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        optimizer = self._optimizer()
-        validation_score = None
+        data, validation = p.data, None
         if self.early_stopping:
-            X, Y, sample_weight, validation_score = self._validation_split(
-                net, params, X, Y, sample_weight, rng
-            )
-        n = X.shape[0]
-        batch_size = self._batch_size(n)
+            data, validation = self._validation_set(p)
+        batch_size = self._batch_size(data.X.shape[0])
+        optimizer = self._optimizer()
+        state = self._resumed_state(p, data, batch_size, optimizer, incremental)
+        config = self._training_config(
+            p, state, data, batch_size, optimizer, validation, incremental
+        )
+        try:
+            outcome = run_stochastic(config, state, p.params, data, p.rng)
+        finally:
+            for reporter in config.reporters:
+                reporter.close()
+        self._train_state = state.to_dict()
+        for name, value in state.fitted_attributes().items():
+            setattr(self, name, value)
+        return outcome
 
-        state = getattr(self, "_train_state", None)
-        fresh = (
-            state is None
-            or state.get("solver") != self.solver
-            or state["optimizer_size"] != params.size
-            or (state["validation_scores"] is not None) != self.early_stopping
+    def _resumed_state(self, p, data, batch_size, optimizer, incremental) -> TrainingState:
+        """The training state this fit continues, or a fresh one."""
+        saved = getattr(self, "_train_state", None)
+        state = None if saved is None else TrainingState.from_dict(saved)
+        fresh = state is None or not state.continues(
+            self.solver, p.params.size, self.early_stopping
         )
         if self.learning_rate_init == "auto":
             if fresh or not hasattr(self, "learning_rate_init_"):
-                self.learning_rate_init_ = self._auto_learning_rate(
-                    net, params, X, Y, sample_weight, optimizer, batch_size, rng
-                )
+                self.learning_rate_init_ = self._auto_learning_rate(p, data, batch_size)
         else:
             self.learning_rate_init_ = float(self.learning_rate_init)
-        lr_init = self.learning_rate_init_
         if fresh:
-            state = new_state(lr_init, self.early_stopping, optimizer.init(params))
-            state["solver"], state["optimizer_size"] = self.solver, params.size
-            state["t"] = getattr(self, "t_", 0)
-        elif state.get("learning_rate_init") != lr_init:
-            # a new initial rate given between warm starts takes effect
-            state["rate_scale"] = 1.0
-        state["learning_rate_init"] = lr_init
-        if not incremental:
-            # every fit runs its schedule from the start (a warm restart);
-            # partial_fit calls continue one schedule
-            state["schedule_start"] = state["step"]
-        schedule = self._schedule(lr_init, n, batch_size, incremental)
-        dropout_rng = None
-        if any(net.dropout):  # drawn only then, so other fits keep sklearn's stream
-            dropout_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        progress = ProgressBar(self.max_iter) if self.verbose >= 2 and not incremental else None
+            state = TrainingState(
+                solver=self.solver,
+                n_params=p.params.size,
+                early_stopping=self.early_stopping,
+                learning_rate_init=self.learning_rate_init_,
+                optimizer=optimizer.init(p.params),
+                stopping=StoppingState.new(self.early_stopping),
+                t=getattr(self, "t_", 0),
+            )
+        state.restart(self.learning_rate_init_, incremental)
+        return state
 
-        outcome = run_stochastic(
-            net,
-            params,
-            X,
-            Y,
-            sample_weight,
-            optimizer=optimizer,
-            state=state,
+    def _training_config(self, p, state, data, batch_size, optimizer, validation, incremental):
+        schedule = self._schedule(
+            state.learning_rate_init, data.X.shape[0], batch_size, incremental
+        )
+        dropout_rng = None
+        if any(p.net.dropout):  # drawn only then, so other fits keep sklearn's stream
+            dropout_rng = np.random.default_rng(p.rng.randint(np.iinfo(np.int32).max))
+        rule = (ValidationScoreRule if self.early_stopping else TrainingLossRule)(
+            self.tol, self.n_iter_no_change
+        )
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            rule = ReduceOnPlateau(rule)  # scikit-learn's factor 5, down to 1e-6
+        reporters = []
+        if int(self.verbose) == 1:
+            reporters.append(VerboseLine(validation is not None))
+        elif self.verbose >= 2 and not incremental:
+            reporters.append(ProgressBar(self.max_iter, validation=validation is not None))
+        return TrainingConfig(
+            step=self._step(p.net, p.params, batch_size, optimizer, dropout_rng),
             schedule=schedule,
-            alpha=self.alpha,
-            weight_decay=self.weight_decay if self.solver in DECOUPLED_DECAY else 0.0,
-            l1_ratio=self.l1_ratio,
-            dropout_rng=dropout_rng,
-            progress=progress,
+            stopping=rule,
             batch_size=batch_size,
             max_iter=self.max_iter,
             shuffle=self.shuffle,
-            rng=rng,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            adaptive=self.solver == "sgd" and self.learning_rate == "adaptive",
-            validation_score=validation_score,
             incremental=incremental,
-            verbose=int(self.verbose),
+            validation=validation,
+            reporters=reporters,
         )
-        if progress is not None:
-            progress.close()
-        self._train_state = state
-        self.best_epoch_ = state["best_epoch"]
-        self.history_ = state["history"]
-        self.n_iter_ = outcome.n_iter
-        self.t_ = state["t"]
-        self.loss_curve_ = state["loss_curve"]
-        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
-        self.best_loss_ = state["best_loss"]
-        self.validation_scores_ = state["validation_scores"]
-        self.best_validation_score_ = state["best_validation_score"]
-
-        if outcome.stop_reason == "diverged":
-            warnings.warn(outcome.message, DivergenceWarning, stacklevel=5)
-        elif outcome.stop_reason == "interrupted":
-            warnings.warn(outcome.message, stacklevel=5)
-        elif outcome.stop_reason == "max_iter":
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
 
     def _schedule_settings(self, lr_init: float, steps_per_epoch: int) -> dict:
         lr_max = self.learning_rate_max if self.learning_rate_max is not None else 10 * lr_init
@@ -758,22 +821,30 @@ class _BaseMLP(BaseEstimator):
             )
         return make_schedule(name, warmup_epochs=self.warmup_epochs, **settings)
 
-    def _auto_learning_rate(self, net, params, X, Y, sample_weight, optimizer, batch_size, rng):
+    def _auto_learning_rate(self, p: _Problem, data: TrainingData, batch_size: int) -> float:
         """``learning_rate_init='auto'``: the range test's suggestion."""
-        result = run_range_test(
-            net,
-            params.copy(),
-            X,
-            Y,
-            sample_weight,
-            optimizer=optimizer,
-            alpha=self.alpha,
-            batch_size=batch_size,
-            rng=np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
-        )
+        rng = np.random.RandomState(p.rng.randint(np.iinfo(np.int32).max))
+        result = self._run_range_test(p.net, p.params.copy(), data, batch_size, rng)
         return float(result.suggestion)
 
-    def _validation_split(self, net, params, X, Y, sample_weight, rng):
+    def _range_test(self, X, y, sample_weight, **settings) -> LRRangeTestResult:
+        """The learning-rate range test on a fresh network (``lr_range_test``)."""
+        p = self._prepare(X, y, sample_weight, incremental=False)
+        batch_size = self._batch_size(p.data.X.shape[0])
+        return self._run_range_test(p.net, p.params, p.data, batch_size, p.rng, **settings)
+
+    def _run_range_test(self, net, params, data, batch_size, rng, **settings):
+        # the step fit would take: penalty, transforms and dropout included
+        dropout_rng = None
+        if any(net.dropout):
+            dropout_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        step = self._step(net, params, batch_size, self._optimizer(), dropout_rng)
+        batches = Batches(data.X, data.Y, data.sample_weight, batch_size, shuffle=True)
+        return run_range_test(step, batches, rng, **settings)
+
+    def _validation_set(self, p: _Problem) -> tuple[TrainingData, Validation]:
+        """Split the validation rows off; the hook that scores them."""
+        X, Y, sample_weight = p.data.X, p.data.Y, p.data.sample_weight
         # stratify every single-label classification (scikit-learn skips
         # multiclass targets here); multilabel rows are too varied to stratify
         stratify = None
@@ -787,7 +858,7 @@ class _BaseMLP(BaseEstimator):
                 stratify = labels
         arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
         parts = train_test_split(
-            *arrays, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+            *arrays, random_state=p.rng, test_size=self.validation_fraction, stratify=stratify
         )
         X_train, X_val, Y_train, Y_val = parts[:4]
         sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
@@ -796,30 +867,32 @@ class _BaseMLP(BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        y_val = self._decode(Y_val)
+        held_out = TrainingData(X_val, Y_val, sw_val)
+        return TrainingData(X_train, Y_train, sw_train), Validation(
+            p.net, held_out, self._validation_score(p.net, held_out)
+        )
 
+    def _validation_score(self, net: Network, held_out: TrainingData):
+        """``score(pred, params)`` for the validation hook, by ``scoring``.
+
+        It closes over a frozen copy of this estimator as it is now; a
+        scikit-learn scorer is handed a stand-in holding a snapshot of the
+        parameters, never the estimator being trained.
+        """
+        if self.scoring == "loss":
+            return None
+        model = self._copy()
+        y_val, sw_val = self._decode(held_out.Y), held_out.sample_weight
+        if self.scoring is None:
+            return lambda pred, params: model._score_on(pred, y_val, sw_val)
         scorer = self._validation_scorer()
-        predictor = Network(net.layer_units, self.activation, net.loss.name)
+        kwargs = {} if sw_val is None else {"sample_weight": sw_val}
 
-        def validation_score() -> dict:
-            pred = predictor.predict(params, X_val)
-            if not np.isfinite(pred).all():
-                return {"score": math.nan, "loss": math.nan}
-            loss = predictor.loss.value(Y_val, pred, pred - Y_val, sw_val)
-            if self.scoring is None:
-                score = self._score_on(pred, y_val, sw_val)
-            elif self.scoring == "loss":
-                score = -loss
-            else:
-                self._live = (predictor, params)  # score the weights being trained
-                try:
-                    kwargs = {} if sw_val is None else {"sample_weight": sw_val}
-                    score = scorer(self, X_val, y_val, **kwargs)
-                finally:
-                    del self._live
-            return {"score": float(score), "loss": float(loss)}
+        def score(pred, params):
+            standin = model._standin(net, params.copy())
+            return scorer(standin, held_out.X, y_val, **kwargs)
 
-        return X_train, Y_train, sw_train, validation_score
+        return score
 
     def _validation_scorer(self):
         if self.scoring is None or self.scoring == "loss":
@@ -1250,9 +1323,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self : MLPClassifier
             The updated estimator.
         """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def _start_partial_fit(self, y, classes) -> None:
         if _check_partial_fit_first_call(self, classes):
             self._set_classes(y if type_of_target(y).startswith("multilabel") else classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict class labels.
@@ -1267,8 +1342,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted labels.
         """
-        check_is_fitted(self)
-        return self._decode(self._raw_predict(X))
+        model = self._copy()  # the last committed model, whatever fit runs meanwhile
+        check_is_fitted(model)
+        return model._decode(model._raw_predict(X))
 
     def predict_proba(self, X):
         """Probability of each class.
@@ -1283,9 +1359,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities, columns ordered as ``classes_``.
         """
-        check_is_fitted(self)
-        proba = self._raw_predict(X)
-        if self.n_outputs_ == 1 and not self._multilabel:
+        model = self._copy()  # the last committed model, whatever fit runs meanwhile
+        check_is_fitted(model)
+        proba = model._raw_predict(X)
+        if model.n_outputs_ == 1 and not model._multilabel:
             proba = proba.ravel()
             return np.vstack([1 - proba, proba]).T
         return proba
@@ -1531,5 +1608,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        check_is_fitted(self)
-        return self._decode(self._raw_predict(X))
+        model = self._copy()  # the last committed model, whatever fit runs meanwhile
+        check_is_fitted(model)
+        return model._decode(model._raw_predict(X))

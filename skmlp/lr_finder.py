@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import Network
-from .trainer import Batches
+from .trainer import Batches, Step
 
 __all__ = ["LRRangeTestResult", "run_range_test"]
 
@@ -123,26 +122,23 @@ def suggest(lrs: np.ndarray, smoothed: np.ndarray) -> dict:
 
 
 def run_range_test(
-    net: Network,
-    params: np.ndarray,
-    X,
-    Y: np.ndarray,
-    sample_weight,
-    *,
-    optimizer,
-    alpha: float,
-    batch_size: int,
+    step: Step,
+    batches: Batches,
     rng: np.random.RandomState,
+    *,
     start_lr: float = 1e-7,
     end_lr: float = 10.0,
     num_iter: int = 100,
     beta: float = 0.98,
     diverge: float = 4.0,
 ) -> LRRangeTestResult:
-    """Run the range test on ``params`` (modified: pass a copy)."""
-    ws = net.workspace(batch_size, params)
-    state = optimizer.init(params)
-    batches = Batches(X, Y, sample_weight, batch_size, shuffle=True)
+    """Run the range test with ``step`` (it moves the parameters it is bound
+    to: bind it to a copy) over ``batches``.
+
+    ``step`` is the same step ``fit`` takes, so the test trains the same
+    objective: penalty, dropout and the optimizer's transforms included.
+    """
+    optimizer_state = step.optimizer.init(step.ws.params)
     ratio = (end_lr / start_lr) ** (1.0 / max(num_iter - 1, 1))
     lrs, losses, smoothed = [], [], []
     avg, best = 0.0, math.inf
@@ -151,7 +147,7 @@ def run_range_test(
             for Xb, Yb, swb in batches.epoch(rng):
                 i = len(lrs)
                 rate = start_lr * ratio**i
-                loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha)
+                loss = step.loss_and_grad(Xb, Yb, swb)
                 if not math.isfinite(loss):
                     break
                 avg = beta * avg + (1 - beta) * loss
@@ -162,7 +158,7 @@ def run_range_test(
                 best = min(best, smooth)
                 if smooth > diverge * best or len(lrs) >= num_iter:
                     break
-                optimizer.update(params, ws.grad, state, rate)
+                step.update(optimizer_state, rate)
             else:
                 continue
             break

@@ -12,13 +12,29 @@ learning rate of each step is handed to them.  Each keeps one scratch vector
 so that a step allocates nothing.  The registry ``OPTIMIZERS`` maps solver
 names to classes; ``hyperparameters`` names the estimator parameters each
 class reads, under the same names as the estimator's.
+
+Beside them live the update transforms, which act on the weights around an
+optimizer's step (in the spirit of optax's ``chain``): decoupled weight decay
+before it, and the L1 zero-clipping after it.  :func:`update_transforms` is
+the one place that decides which a solver gets.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DECOUPLED_DECAY", "OPTIMIZERS", "SGD", "Adagrad", "Adam", "NAdam", "RMSProp"]
+__all__ = [
+    "DECOUPLED_DECAY",
+    "OPTIMIZERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "DecoupledWeightDecay",
+    "L1ZeroClip",
+    "NAdam",
+    "RMSProp",
+    "update_transforms",
+]
 
 
 class _Optimizer:
@@ -208,14 +224,15 @@ class NAdam(Adam):
             \frac{\hat m}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
     """
 
-    # hyperparameters and state layout are Adam's; only the step differs
+    # hyperparameters and state layout are Adam's; only the step differs:
+    # m and v hold the true moments here, not Adam's rescaled ones
 
     def update(self, params, grad, state, learning_rate) -> None:
         work = self._scratch(params)
         b1, b2 = self.beta_1, self.beta_2
         state["t"] += 1
         t = state["t"]
-        m, v = state["m"], state["v"]  # the true moments (no scaling)
+        m, v = state["m"], state["v"]
         m *= b1
         np.multiply(grad, 1.0 - b1, out=work)
         m += work
@@ -238,11 +255,73 @@ class NAdam(Adam):
 OPTIMIZERS: dict[str, type[_Optimizer]] = {
     "sgd": SGD,
     "adam": Adam,
-    "adamw": Adam,  # plus the trainer's decoupled weight-decay step
+    "adamw": Adam,  # plus the DecoupledWeightDecay transform
     "rmsprop": RMSProp,
     "adagrad": Adagrad,
     "nadam": NAdam,
 }
 
-# solvers whose step is followed by decoupled weight decay when weight_decay > 0
+# solvers whose step is preceded by decoupled weight decay when weight_decay > 0
 DECOUPLED_DECAY = frozenset({"sgd", "adamw"})
+
+
+class DecoupledWeightDecay:
+    """Shrink the weights by ``rate * weight_decay`` of themselves before the
+    optimizer's step (Loshchilov & Hutter 2019); biases are left alone.
+
+    The weights are the leading ``n_coef`` entries of the parameter vector.
+    """
+
+    def __init__(self, n_coef: int, weight_decay: float):
+        self.n_coef = int(n_coef)
+        self.weight_decay = float(weight_decay)
+
+    def before(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
+        params[: self.n_coef] *= 1.0 - rate * self.weight_decay
+
+    def after(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
+        pass
+
+
+class L1ZeroClip:
+    """Turn an L1 penalty's subgradient steps into exact zeros.
+
+    A weight that the step carries across zero is clipped to zero (the
+    truncated-gradient rule of Tsuruoka et al. 2009), and a weight that sat
+    at zero with a zero pseudo-gradient stays there: the optimizer's momentum
+    must not revive what the penalty killed. Works with any optimizer.
+    """
+
+    def __init__(self, n_coef: int, dtype):
+        self.n_coef = int(n_coef)
+        self._before = np.empty(self.n_coef, dtype=dtype)
+        self._mask = np.empty(self.n_coef, dtype=bool)
+
+    def before(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
+        np.copyto(self._before, params[: self.n_coef])
+
+    def after(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
+        weights, before, mask = params[: self.n_coef], self._before, self._mask
+        np.equal(before, 0.0, out=mask)
+        mask &= grad[: self.n_coef] == 0.0
+        np.copyto(weights, 0.0, where=mask)
+        before *= weights
+        np.less(before, 0.0, out=mask)
+        np.copyto(weights, 0.0, where=mask)
+
+
+def update_transforms(
+    solver: str, n_coef: int, dtype, *, weight_decay: float, alpha: float, l1_ratio: float
+) -> list:
+    """The transforms around ``solver``'s step, in the order they apply.
+
+    Decoupled weight decay is honoured by ``'sgd'`` and ``'adamw'`` only
+    (:data:`DECOUPLED_DECAY`); the L1 clipping applies to every solver whose
+    penalty has an L1 part.
+    """
+    transforms = []
+    if weight_decay > 0.0 and solver in DECOUPLED_DECAY:
+        transforms.append(DecoupledWeightDecay(n_coef, weight_decay))
+    if l1_ratio > 0.0 and alpha > 0.0:
+        transforms.append(L1ZeroClip(n_coef, dtype))
+    return transforms

@@ -1,4 +1,8 @@
-"""A per-epoch progress bar for ``verbose=2``: tqdm when installed, else plain."""
+"""A per-epoch progress bar for ``verbose=2``: tqdm when installed, else plain.
+
+It is one of the trainer's epoch-end reporters: ``on_epoch_end`` after each
+committed epoch, ``close`` when training ends.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ __all__ = ["ProgressBar"]
 
 
 class ProgressBar:
-    """Show epoch, loss and time left; ``update`` after every epoch, then ``close``."""
+    """Show epoch, loss and time left; ``on_epoch_end`` after every epoch, then
+    ``close``."""
 
-    def __init__(self, total: int, file=None):
+    def __init__(self, total: int, file=None, validation: bool = False):
         self.total = int(total)
+        self.validation = validation
         self.file = file if file is not None else sys.stderr
         self.start = time.perf_counter()
         try:
@@ -22,11 +28,11 @@ class ProgressBar:
         else:
             self._tqdm = tqdm(total=self.total, unit="epoch", file=self.file, leave=True)
 
-    def update(self, epoch: int, loss: float, validation: dict | None = None) -> None:
-        """Report that ``epoch`` (1-based) finished with training ``loss``."""
-        stats = {"loss": f"{loss:.4g}"}
-        if validation:
-            stats["val_loss"] = f"{validation['loss']:.4g}"
+    def on_epoch_end(self, epoch: int, record, verdict=None) -> None:
+        """Report that ``epoch`` (1-based, of this call) finished with ``record``."""
+        stats = {"loss": f"{record.train_loss:.4g}"}
+        if self.validation:
+            stats["val_loss"] = f"{record.val_loss:.4g}"
         if self._tqdm is not None:
             self._tqdm.set_postfix(stats, refresh=False)
             self._tqdm.update(1)

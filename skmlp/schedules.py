@@ -1,17 +1,19 @@
-"""Learning-rate schedules: plain functions ``(step, t) -> learning rate``.
+"""Learning-rate schedules: plain functions ``step -> learning rate``.
 
-``step`` counts mini-batch updates since training began (it carries over
-warm starts and ``partial_fit`` calls); ``t`` is scikit-learn's time step
-``t_``, the number of samples seen before the current epoch. Every factory
-takes the estimator's schedule settings as keyword arguments, plus
-``steps_per_epoch`` and ``max_iter``, which convert epochs to steps once, at
-fit time. Epoch-wise schedules are constant within an epoch; ``cyclic``,
-``one_cycle`` and ``cosine_restarts`` move every step.
+``step`` counts the mini-batch updates of the current schedule (each ``fit``
+starts one; ``partial_fit`` calls continue it). Only scikit-learn's
+``invscaling`` reads time differently: ``(step, t) -> rate``, where ``t`` is
+scikit-learn's ``t_``, the number of samples seen before the current epoch.
+:func:`make_schedule` gives every schedule that two-argument form, which the
+trainer calls. Every factory takes the estimator's schedule settings as
+keyword arguments, plus ``steps_per_epoch`` and ``max_iter``, which convert
+epochs to steps once, at fit time. Epoch-wise schedules are constant within
+an epoch; ``cyclic``, ``one_cycle`` and ``cosine_restarts`` move every step.
 
-``'adaptive'`` starts constant: it reacts to the training metric rather than
-to time, so the trainer owns it (it divides the rate by 5 when the stopping
-rule would otherwise stop). ``warmup_epochs`` multiplies any schedule by a
-linear ramp, see :func:`make_schedule`.
+``'adaptive'`` is constant here: it reacts to the training metric rather
+than to time, so a stopping rule owns it
+(:class:`skmlp.stopping.ReduceOnPlateau`). ``warmup_epochs`` multiplies any
+schedule by a linear ramp, see :func:`make_schedule`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-__all__ = ["PER_STEP", "SCHEDULES", "SKLEARN_SCHEDULES", "make_schedule"]
+__all__ = ["SCHEDULES", "SKLEARN_SCHEDULES", "make_schedule"]
 
-Schedule = Callable[[int, int], float]
+Schedule = Callable[[int], float]
 
 
 def _cosine(low: float, high: float, fraction: float) -> float:
@@ -31,10 +33,10 @@ def _cosine(low: float, high: float, fraction: float) -> float:
 
 def constant(*, learning_rate_init, **_) -> Schedule:
     """``learning_rate_init`` at every step."""
-    return lambda step, t: learning_rate_init
+    return lambda step: learning_rate_init
 
 
-def invscaling(*, learning_rate_init, power_t, **_) -> Schedule:
+def invscaling(*, learning_rate_init, power_t, **_) -> Callable[[int, int], float]:
     """scikit-learn's ``learning_rate_init / (t + 1) ** power_t`` (per epoch)."""
     return lambda step, t: learning_rate_init / (t + 1) ** power_t
 
@@ -42,14 +44,14 @@ def invscaling(*, learning_rate_init, power_t, **_) -> Schedule:
 def step_decay(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
     """Multiply the rate by ``decay_rate`` every ``decay_epochs`` epochs (whole
     epochs: the rate changes only between epochs)."""
-    return lambda step, t: (
+    return lambda step: (
         learning_rate_init * decay_rate ** math.floor((step // steps_per_epoch) / decay_epochs)
     )
 
 
 def exponential(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
     """``learning_rate_init * decay_rate ** (epoch / decay_epochs)``, per epoch."""
-    return lambda step, t: (
+    return lambda step: (
         learning_rate_init * decay_rate ** ((step // steps_per_epoch) / decay_epochs)
     )
 
@@ -58,7 +60,7 @@ def cosine(*, learning_rate_init, learning_rate_min, max_iter, steps_per_epoch, 
     """Cosine annealing from ``learning_rate_init`` (epoch 0) towards
     ``learning_rate_min`` (epoch ``max_iter``), per epoch."""
     # past max_iter (more partial_fit calls than planned) it stays at the floor
-    return lambda step, t: _cosine(
+    return lambda step: _cosine(
         learning_rate_min, learning_rate_init, min(1.0, (step // steps_per_epoch) / max_iter)
     )
 
@@ -73,7 +75,7 @@ def cosine_restarts(
     is ``restart_mult`` times the previous one.
     """
 
-    def schedule(step, t):
+    def schedule(step):
         # walk the periods: exact, where a closed form's logarithm can land a
         # hair below a restart boundary
         epochs = step / steps_per_epoch
@@ -109,7 +111,7 @@ def cyclic(
     half = half_cycle_epochs * steps_per_epoch
     decay_steps = decay_epochs * steps_per_epoch
 
-    def schedule(step, t):
+    def schedule(step):
         cycle = math.floor(1 + step / (2 * half))
         x = abs(step / half - 2 * cycle + 1)
         if cyclic_mode == "triangular2":
@@ -146,7 +148,7 @@ def one_cycle(
     total = max_iter * steps_per_epoch
     peak = max(1.0, peak_fraction * total)
 
-    def schedule(step, t):
+    def schedule(step):
         if step <= peak:
             return _cosine(learning_rate_max, learning_rate_init, step / peak)
         return _cosine(
@@ -171,16 +173,22 @@ SCHEDULES: dict[str, Callable[..., Schedule]] = {
 # scikit-learn's three apply to solver='sgd' only, exactly as in scikit-learn;
 # the others apply to every stochastic solver
 SKLEARN_SCHEDULES = frozenset({"constant", "invscaling", "adaptive"})
-PER_STEP = frozenset({"cosine_restarts", "cyclic", "one_cycle"})
 
 
-def make_schedule(name: str, *, warmup_epochs: float = 0, **settings) -> Schedule:
-    """The schedule ``name`` with ``settings``, times a linear warm-up.
+def make_schedule(
+    name: str, *, warmup_epochs: float = 0, **settings
+) -> Callable[[int, int], float]:
+    """The schedule ``name`` with ``settings``, times a linear warm-up, as a
+    function ``(step, t) -> rate`` (only ``invscaling`` reads ``t``).
 
     With ``warmup_epochs > 0`` the rate of step ``s`` is multiplied by
     ``min(1, (s + 1) / (warmup_epochs * steps_per_epoch))``.
     """
-    schedule = SCHEDULES[name](**settings)
+    factory = SCHEDULES[name]
+    schedule = factory(**settings)
+    if factory is not invscaling:
+        by_step = schedule
+        schedule = lambda step, t: by_step(step)  # noqa: E731
     if not warmup_epochs:
         return schedule
     ramp = warmup_epochs * settings["steps_per_epoch"]

@@ -1,39 +1,60 @@
 """The training loops: mini-batch epochs for the stochastic solvers, and L-BFGS.
 
-The stochastic loop owns shuffling, batching, the per-epoch learning rate,
-the stopping rule and divergence handling; the network supplies loss and
-gradient, the optimizer the update.  Everything that must survive between
-calls (``partial_fit``, ``warm_start``) lives in a plain ``state`` dict of
-numbers, lists and arrays, which the estimator keeps.
+Both loops drive one :class:`Step` (loss and gradient, then the optimizer's
+update wrapped in its transforms), which the learning-rate range test shares.
+The mini-batch loop owns shuffling, batching and the epoch's bookkeeping;
+everything a fit needs is handed to it in one :class:`TrainingConfig`, and
+everything that persists between calls lives in the typed
+:class:`~skmlp.state.TrainingState`.
+
+An epoch either completes or leaves no trace: its record, clocks, stopping
+memory, optimizer state and parameters are committed together to a
+:class:`Checkpoint`, and an interrupt or a divergence rolls back to the last
+one. Parameters are handed back only once verified: their predictions and
+loss on the training data are finite.
 
 How a fit ends is reported, never raised: ``Outcome.stop_reason`` is one of
 ``'converged'``, ``'max_iter'``, ``'diverged'``, ``'interrupted'`` or
-``'incremental'`` (one epoch of ``partial_fit``).  The estimator turns it into
-the matching warning.
+``'incremental'`` (one epoch of ``partial_fit``). A ``KeyboardInterrupt``
+before the first completed epoch (or L-BFGS iteration) has nothing to keep
+and propagates.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from .network import Network
+from .network import Network, Workspace
+from .state import EpochRecord, TrainingState
+from .stopping import REDUCE, STOP
 
-__all__ = ["Batches", "Outcome", "new_state", "run_lbfgs", "run_stochastic"]
+__all__ = [
+    "Batches",
+    "Checkpoint",
+    "Outcome",
+    "Step",
+    "TrainingConfig",
+    "TrainingData",
+    "Validation",
+    "VerboseLine",
+    "finite_on",
+    "run_lbfgs",
+    "run_stochastic",
+]
 
-# the smallest rate 'adaptive' may reach before it gives up, as scikit-learn
-_ADAPTIVE_MIN_RATE = 1e-6
+INTERRUPTED = "Training interrupted by user."
 
 
 @dataclass
 class Outcome:
-    """How a call of a training loop ended."""
+    """How a call of a training loop ended, and its final training loss."""
 
     n_iter: int
     loss: float
@@ -41,31 +62,121 @@ class Outcome:
     message: str = ""
 
 
-def new_state(learning_rate: float, early_stopping: bool, optimizer_state: dict) -> dict:
-    """Fresh persistent state for :func:`run_stochastic`."""
-    return {
-        "t": 0,
-        "step": 0,
-        "schedule_start": 0,
-        "loss_curve": [],
-        "best_loss": None if early_stopping else math.inf,
-        "validation_scores": [] if early_stopping else None,
-        "best_validation_score": -math.inf if early_stopping else None,
-        "no_improvement_count": 0,
-        "learning_rate": float(learning_rate),
-        "rate_scale": 1.0,
-        "optimizer": optimizer_state,
-        "best_params": None,
-        "best_epoch": None,
-        "history": {
-            "epoch": [],
-            "train_loss": [],
-            "val_loss": [],
-            "val_score": [],
-            "learning_rate": [],
-            "time": [],
-        },
-    }
+@dataclass
+class TrainingData:
+    """The rows training runs on (the validation rows are elsewhere)."""
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray | None = None
+
+
+@dataclass
+class Step:
+    """One training step: loss and gradient, then the optimizer's update
+    between its ``transforms``' ``before`` and ``after``.
+
+    ``ws`` binds the parameter vector and the gradient; ``dropout_rng``
+    (used only where the network drops units) draws each batch's masks.
+    """
+
+    net: Network
+    ws: Workspace
+    optimizer: object = None
+    transforms: Sequence = ()
+    alpha: float = 0.0
+    l1_ratio: float = 0.0
+    dropout_rng: np.random.Generator | None = None
+
+    def loss_and_grad(self, X, Y, sample_weight) -> float:
+        """The penalized batch loss; the gradient goes to ``ws.grad``."""
+        if self.dropout_rng is not None and any(self.net.dropout):
+            self.net.draw_dropout_masks(self.ws, X.shape[0], self.dropout_rng)
+        return self.net.loss_and_grad(self.ws, X, Y, sample_weight, self.alpha, self.l1_ratio)
+
+    def update(self, optimizer_state: dict, rate: float) -> None:
+        """Move the parameters one step against the current gradient."""
+        params, grad = self.ws.params, self.ws.grad
+        for transform in self.transforms:
+            transform.before(params, grad, rate)
+        self.optimizer.update(params, grad, optimizer_state, rate)
+        for transform in self.transforms:
+            transform.after(params, grad, rate)
+
+    def __call__(self, X, Y, sample_weight, optimizer_state: dict, rate: float) -> float:
+        """One step on a batch; a non-finite loss is returned, not applied."""
+        loss = self.loss_and_grad(X, Y, sample_weight)
+        if math.isfinite(loss):
+            self.update(optimizer_state, rate)
+        return loss
+
+
+@dataclass
+class Validation:
+    """The first epoch-end hook: loss and score of parameters on held-out rows.
+
+    ``score(pred, params)`` turns the network's predictions (or, for a
+    scikit-learn scorer, a snapshot of ``params``) into a score; ``None``
+    scores by the negated validation loss.
+    """
+
+    net: Network
+    data: TrainingData
+    score: Callable[[np.ndarray, np.ndarray], float] | None = None
+
+    def __call__(self, params: np.ndarray) -> tuple[float, float]:
+        X, Y, sw = self.data.X, self.data.Y, self.data.sample_weight
+        pred = self.net.predict(params, X)
+        if not np.isfinite(pred).all():
+            return math.nan, math.nan
+        loss = float(self.net.loss.value(Y, pred, pred - Y, sw))
+        score = -loss if self.score is None else self.score(pred, params)
+        return loss, float(score)
+
+
+class VerboseLine:
+    """The ``verbose=1`` reporter: scikit-learn's line per epoch, plus the
+    validation loss and the epoch's mean rate."""
+
+    def __init__(self, validation: bool):
+        self.validation = validation
+
+    def on_epoch_end(self, n_iter: int, record: EpochRecord, verdict) -> None:
+        line = f"Iteration {n_iter}, loss = {record.train_loss:.8f}"
+        if self.validation:
+            line += f", val_loss = {record.val_loss:.8f}"
+        print(f"{line}, learning_rate = {record.learning_rate:.3g}")
+        if self.validation:
+            print(f"Validation score: {record.val_score:f}")
+        if verdict.action == STOP:
+            print(f"{verdict.message} Stopping.")
+        elif verdict.action == REDUCE:
+            print(verdict.message)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class TrainingConfig:
+    """Everything the mini-batch loop needs, built once by the estimator.
+
+    ``schedule(step, t)`` gives the rate of each update before the stopping
+    rule's scaling; ``stopping`` is a rule of :mod:`skmlp.stopping`;
+    ``validation`` (or ``None``) scores each epoch; ``reporters`` are told
+    about each committed epoch, in order. ``incremental`` runs one epoch
+    (``partial_fit``).
+    """
+
+    step: Step
+    schedule: Callable[[int, int], float]
+    stopping: object
+    batch_size: int
+    max_iter: int
+    shuffle: bool = True
+    incremental: bool = False
+    validation: Validation | None = None
+    reporters: Sequence = ()
 
 
 def _rows(X, idx, out):
@@ -101,18 +212,17 @@ class Batches:
             perm = np.arange(n)
             rng.shuffle(perm)
             self.order = self.order[perm]
+        sw = self.sample_weight
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             if self.shuffle:
                 idx = self.order[start:stop]
-                sw = self.sample_weight
                 yield (
                     _rows(self.X, idx, self.X_buf),
                     _rows(self.Y, idx, self.Y_buf),
                     None if sw is None else _rows(sw, idx, self.sw_buf),
                 )
             else:
-                sw = self.sample_weight
                 yield (
                     self.X[start:stop],
                     self.Y[start:stop],
@@ -120,249 +230,284 @@ class Batches:
                 )
 
 
+class Checkpoint:
+    """What one epoch end commits: parameters, optimizer state, clocks,
+    stopping memory and the number of records, copied into reused buffers."""
+
+    def __init__(self, params: np.ndarray, state: TrainingState):
+        self.params = np.empty_like(params)
+        self.optimizer = {
+            k: np.empty_like(v) if isinstance(v, np.ndarray) else v
+            for k, v in state.optimizer.items()
+        }
+        self.valid = False
+        self.save(params, state)
+
+    def save(self, params: np.ndarray, state: TrainingState) -> None:
+        self.valid = False  # until every part is copied
+        np.copyto(self.params, params)
+        for k, v in state.optimizer.items():
+            if isinstance(v, np.ndarray):
+                np.copyto(self.optimizer[k], v)
+            else:
+                self.optimizer[k] = v
+        self.stopping = replace(state.stopping)
+        self.step, self.t, self.n_records = state.step, state.t, len(state.records)
+        self.valid = True
+
+    def restore(self, params: np.ndarray, state: TrainingState) -> None:
+        np.copyto(params, self.params)
+        for k, v in self.optimizer.items():
+            if isinstance(v, np.ndarray):
+                np.copyto(state.optimizer[k], v)
+            else:
+                state.optimizer[k] = v
+        state.stopping = replace(self.stopping)
+        state.step, state.t = self.step, self.t
+        del state.records[self.n_records :]
+
+
+class _Checkpoints:
+    """The start of the call and the two latest epoch ends."""
+
+    def __init__(self, params: np.ndarray, state: TrainingState):
+        self.start = self.last = Checkpoint(params, state)
+        self.previous = None
+
+    def commit(self, params: np.ndarray, state: TrainingState) -> None:
+        spare = self.previous
+        if spare is None or spare is self.start:
+            spare = Checkpoint(params, state)
+        else:
+            spare.save(params, state)
+        # an interrupt between these two leaves `last` at the older, whole
+        # checkpoint: the epoch is then rolled back, never half kept
+        self.previous = self.last
+        self.last = spare
+
+    def fallbacks(self):
+        """Checkpoints to fall back to, newest first."""
+        seen = set()
+        for ckpt in (self.last, self.previous, self.start):
+            if ckpt is not None and ckpt.valid and ckpt.n_records not in seen:
+                seen.add(ckpt.n_records)
+                yield ckpt
+
+
+def finite_on(net: Network, params: np.ndarray, data: TrainingData) -> bool:
+    """Whether ``params`` give finite predictions and loss on ``data``."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        pred = net.predict(params, data.X)
+        if not np.isfinite(pred).all():
+            return False
+        return math.isfinite(net.loss.value(data.Y, pred, pred - data.Y, data.sample_weight))
+
+
 def run_stochastic(
-    net: Network,
-    params: np.ndarray,
-    X,
-    Y: np.ndarray,
-    sample_weight: np.ndarray | None,
-    *,
-    optimizer,
-    state: dict,
-    schedule: Callable[[int, int], float],
-    alpha: float,
-    batch_size: int,
-    max_iter: int,
-    shuffle: bool,
-    rng: np.random.RandomState,
-    tol: float,
-    n_iter_no_change: float,
-    adaptive: bool = False,
-    weight_decay: float = 0.0,
-    l1_ratio: float = 0.0,
-    dropout_rng: np.random.Generator | None = None,
-    validation_score: Callable[[], dict] | None = None,
-    incremental: bool = False,
-    verbose: int = 0,
-    progress=None,
+    config: TrainingConfig, state: TrainingState, params: np.ndarray, data: TrainingData, rng
 ) -> Outcome:
-    """Train ``params`` in place by mini-batch epochs.
+    """Train ``params`` (the vector ``config.step`` is bound to) in place by
+    mini-batch epochs, advancing ``state``.
 
-    Each step's rate is ``schedule(step, t)`` times ``state['rate_scale']``,
-    where ``step`` counts from ``state['schedule_start']``
-    (which ``adaptive`` divides by 5 on a plateau). With ``weight_decay > 0``
-    the weights (not the biases) shrink by ``rate * weight_decay`` of
-    themselves before each optimizer step: decoupled weight decay. With an
-    L1 part in the penalty (``l1_ratio > 0``) a weight that the update
-    carries across zero is clipped to exactly zero (the truncated-gradient
-    rule of Tsuruoka et al. 2009), so L1 yields real zeros with any
-    optimizer. ``dropout_rng`` draws new dropout masks for every batch.
-    ``validation_score()``, when given, returns ``{'score', 'loss'}`` of the
-    current parameters on held-out data after every epoch; the best-scoring
-    parameters are restored at the end, as scikit-learn's ``early_stopping``
-    does. ``progress``, when given, is told about every epoch.
+    With ``config.validation`` the best-scoring parameters are restored at
+    the end, as scikit-learn's ``early_stopping`` does.
     """
-    n = X.shape[0]
-    ws = net.workspace(batch_size, params)
-    grad = ws.grad
-    weights = params[: net.n_coef]
-    batches = Batches(X, Y, sample_weight, batch_size, shuffle)
-    snapshot = np.empty_like(params)
-    clip_l1 = l1_ratio > 0.0 and alpha > 0.0
-    before = np.empty_like(weights) if clip_l1 else None
-    crossed = np.empty(weights.shape, dtype=bool) if clip_l1 else None
-    grad_w = grad[: net.n_coef]
-    dropout = dropout_rng is not None and any(r > 0 for r in net.dropout)
-    history = state["history"]
-    n_iter, epoch_loss = 0, math.nan
-    stop_reason, message = ("incremental" if incremental else "max_iter"), ""
-
-    # non-finite values are detected and reported as divergence below, so
-    # numpy's overflow warnings on the way there are noise
+    batches = Batches(data.X, data.Y, data.sample_weight, config.batch_size, config.shuffle)
+    checkpoints = _Checkpoints(params, state)
+    n_iter, reason, message = 0, "incremental" if config.incremental else "max_iter", ""
+    # non-finite values are detected and reported as divergence, so numpy's
+    # overflow warnings on the way there are noise
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            for _ in range(max_iter):
+            while n_iter < config.max_iter:
                 started = time.perf_counter()
-                np.copyto(snapshot, params)
-                total, rate_sum, n_steps, diverged = 0.0, 0.0, 0, False
-                for Xb, Yb, swb in batches.epoch(rng):
-                    clock = state["step"] - state["schedule_start"]
-                    rate = schedule(clock, state["t"]) * state["rate_scale"]
-                    if dropout:
-                        net.draw_dropout_masks(ws, Xb.shape[0], dropout_rng)
-                    batch_loss = net.loss_and_grad(ws, Xb, Yb, swb, alpha, l1_ratio)
-                    if not math.isfinite(batch_loss):
-                        diverged = True
-                        break
-                    total += batch_loss * Xb.shape[0]
-                    if weight_decay:
-                        weights *= 1.0 - rate * weight_decay
-                    if clip_l1:
-                        np.copyto(before, weights)
-                    optimizer.update(params, grad, state["optimizer"], rate)
-                    if clip_l1:
-                        # zero a weight the step carried across zero, and one
-                        # that sat at zero with a zero pseudo-gradient (the
-                        # optimizer's momentum must not revive it)
-                        np.equal(before, 0.0, out=crossed)
-                        crossed &= grad_w == 0.0
-                        np.copyto(weights, 0.0, where=crossed)
-                        before *= weights
-                        np.less(before, 0.0, out=crossed)
-                        np.copyto(weights, 0.0, where=crossed)
-                    state["step"] += 1
-                    rate_sum += rate
-                    n_steps += 1
-                if diverged or not np.isfinite(params).all():
-                    np.copyto(params, snapshot)
-                    state["optimizer"] = optimizer.init(params)
-                    stop_reason = "diverged"
-                    message = (
-                        f"Training diverged in epoch {n_iter + 1} (the loss became "
-                        f"non-finite at learning rate {rate:g}); the weights from the "
-                        "end of the previous epoch were kept. Use a smaller "
-                        "learning_rate_init, or standardize the inputs."
-                    )
+                loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
+                if not (math.isfinite(loss) and np.isfinite(params).all()):
+                    reason, message = "diverged", _diverged(n_iter, rate)
                     break
-
-                epoch_loss = total / n
-                # validate first: an interrupt in it leaves every record of
-                # this epoch out, not some of them
-                validation = validation_score() if validation_score else None
+                record = _close_epoch(config, state, params, loss, mean_rate, started)
+                verdict = config.stopping.update(state.stopping, record, params, rate)
+                state.records.append(record)
+                checkpoints.commit(params, state)
                 n_iter += 1
-                state["t"] += n
-                state["learning_rate"] = rate
-                state["loss_curve"].append(epoch_loss)
-                mean_rate = rate_sum / max(n_steps, 1)
-                if verbose == 1:
-                    line = f"Iteration {n_iter}, loss = {epoch_loss:.8f}"
-                    if validation:
-                        line += f", val_loss = {validation['loss']:.8f}"
-                    print(f"{line}, learning_rate = {mean_rate:.3g}")
-
-                worse = _no_improvement(state, epoch_loss, params, tol, validation, verbose == 1)
-                history["epoch"].append(len(history["epoch"]) + 1)
-                history["train_loss"].append(epoch_loss)
-                history["val_loss"].append(validation["loss"] if validation else math.nan)
-                history["val_score"].append(validation["score"] if validation else math.nan)
-                history["learning_rate"].append(mean_rate)
-                history["time"].append(time.perf_counter() - started)
-                if progress is not None:
-                    progress.update(n_iter, epoch_loss, validation)
-
-                if worse and state["no_improvement_count"] > n_iter_no_change:
-                    msg = (
-                        f"{'Validation score' if validation_score else 'Training loss'} "
-                        f"did not improve more than tol={tol:f} for "
-                        f"{n_iter_no_change} consecutive epochs."
-                    )
-                    if adaptive and rate > _ADAPTIVE_MIN_RATE:
-                        state["rate_scale"] /= 5.0
-                        state["no_improvement_count"] = 0
-                        if verbose == 1:  # (verbose=2 shows a bar, not lines)
-                            print(f"{msg} Setting learning rate to {rate / 5.0:f}")
-                    else:
-                        stop_reason, message = "converged", msg
-                        if verbose == 1:
-                            print(f"{msg} Stopping.")
-                        break
-                if incremental:
+                for reporter in config.reporters:
+                    reporter.on_epoch_end(n_iter, record, verdict)
+                if verdict.action == STOP:
+                    reason, message = "converged", verdict.message
+                    break
+                if config.incremental:
                     break
         except KeyboardInterrupt:
-            stop_reason, message = "interrupted", "Training interrupted by user."
+            if n_iter == 0:
+                raise
+            reason, message = "interrupted", INTERRUPTED
+    if reason == "max_iter":
+        message = (
+            f"Stochastic Optimizer: Maximum iterations ({config.max_iter}) reached and "
+            "the optimization hasn't converged yet."
+        )
+    if reason in ("diverged", "interrupted"):
+        checkpoints.last.restore(params, state)
+    return _settle(config, state, params, data, checkpoints, reason, message)
 
-    if validation_score is not None and state["best_params"] is not None:
-        np.copyto(params, state["best_params"])
-    return Outcome(n_iter, epoch_loss, stop_reason, message)
+
+def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches, rng):
+    """One pass over the batches: (mean loss, mean rate, last rate), or a
+    non-finite loss at the first batch whose loss is not finite."""
+    total, rate_sum, n_steps, rate = 0.0, 0.0, 0, math.nan
+    for Xb, Yb, swb in batches.epoch(rng):
+        rate = config.schedule(state.step - state.schedule_start, state.t)
+        rate *= state.stopping.lr_scale
+        loss = config.step(Xb, Yb, swb, state.optimizer, rate)
+        if not math.isfinite(loss):
+            return loss, math.nan, rate
+        total += loss * Xb.shape[0]
+        state.step += 1
+        rate_sum += rate
+        n_steps += 1
+    state.t += batches.X.shape[0]
+    return total / batches.X.shape[0], rate_sum / max(n_steps, 1), rate
 
 
-def _no_improvement(state, epoch_loss, params, tol, validation, verbose) -> bool:
-    """Update the no-improvement count (scikit-learn's rule); True if it grew."""
-    if validation is not None:
-        score = float(validation["score"])
-        state["validation_scores"].append(score)
-        if verbose:
-            print(f"Validation score: {score:f}")
-        best = state["best_validation_score"]
-        worse = not score >= best + tol  # a NaN score counts as no improvement
-        if score > best:
-            state["best_validation_score"] = score
-            state["best_epoch"] = len(state["history"]["epoch"]) + 1
-            if state["best_params"] is None:
-                state["best_params"] = params.copy()
-            else:
-                np.copyto(state["best_params"], params)
-    else:
-        best = state["best_loss"]
-        worse = epoch_loss > best - tol
-        if epoch_loss < best:
-            state["best_loss"] = epoch_loss
-    state["no_improvement_count"] = state["no_improvement_count"] + 1 if worse else 0
-    return worse
+def _close_epoch(config, state, params, loss, mean_rate, started) -> EpochRecord:
+    """The epoch's record, validation first."""
+    val_loss = val_score = math.nan
+    if config.validation is not None:
+        val_loss, val_score = config.validation(params)
+    return EpochRecord(
+        len(state.records) + 1,
+        loss,
+        val_loss,
+        val_score,
+        mean_rate,
+        time.perf_counter() - started,
+    )
+
+
+def _diverged(n_iter: int, rate: float) -> str:
+    return (
+        f"Training diverged in epoch {n_iter + 1} (the loss became non-finite at "
+        f"learning rate {rate:g})"
+    )
+
+
+def _settle(config, state, params, data, checkpoints, reason, message) -> Outcome:
+    """Restore the best epoch, verify the parameters, say what was kept."""
+    step = config.step
+    if reason == "diverged":
+        state.optimizer = step.optimizer.init(params)
+    if config.validation is not None and state.stopping.best_params is not None:
+        np.copyto(params, state.stopping.best_params)
+    if not finite_on(step.net, params, data):
+        if reason != "diverged":
+            message = "The final weights give a non-finite loss on the training data"
+        reason, kept = "diverged", None
+        for ckpt in checkpoints.fallbacks():
+            if np.array_equal(ckpt.params, params):
+                continue  # these were just found wanting
+            ckpt.restore(params, state)
+            if finite_on(step.net, params, data):
+                kept = ckpt
+                break
+        if kept is None:
+            raise ValueError(
+                "Training diverged and even the weights this fit started from give "
+                "non-finite predictions or loss on the training data. Standardize the "
+                "inputs, or scale the targets."
+            )
+        state.optimizer = step.optimizer.init(params)
+        message += f"; {_describe(kept, checkpoints.start)} were kept"
+    elif reason == "diverged":
+        message += f"; {_describe(checkpoints.last, checkpoints.start)} were kept"
+    if reason == "diverged":
+        message += (
+            " (checked finite on the training data). Use a smaller learning_rate_init, "
+            "or standardize the inputs."
+        )
+    n_iter = len(state.records) - checkpoints.start.n_records
+    loss = state.records[-1].train_loss if state.records else math.nan
+    return Outcome(n_iter, loss, reason, message)
+
+
+def _describe(ckpt: Checkpoint, start: Checkpoint) -> str:
+    if ckpt.n_records == start.n_records:
+        return "the weights this fit started from"
+    return f"the weights from the end of epoch {ckpt.n_records}"
 
 
 def run_lbfgs(
-    net: Network,
+    step: Step,
     params: np.ndarray,
-    X,
-    Y: np.ndarray,
-    sample_weight: np.ndarray | None,
+    data: TrainingData,
     *,
-    alpha: float,
     max_iter: int,
     max_fun: int,
     tol: float,
-    l1_ratio: float = 0.0,
     verbose: bool = False,
-) -> tuple[Outcome, scipy.optimize.OptimizeResult]:
-    """Minimize the full-batch loss with scipy's L-BFGS-B, in place.
+) -> Outcome:
+    """Minimize the full-batch objective with scipy's L-BFGS-B, in place.
 
-    scipy iterates in float64; the network is evaluated in ``params.dtype``, so
-    a float32 model stays float32.  If the loss ever becomes non-finite the
-    last parameters with a finite loss are kept.
+    ``step`` supplies the objective (its ``loss_and_grad``, on a workspace
+    for all rows). scipy iterates in float64; the network is evaluated in
+    ``params.dtype``, so a float32 model stays float32. The parameters with
+    the lowest finite loss evaluated so far are kept when the loss becomes
+    non-finite or the user interrupts.
     """
-    ws = net.workspace(X.shape[0], params)
     best = {"loss": math.inf, "params": params.copy()}
+    n_iter = 0
 
     def fun(x):
         params[...] = x
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            loss = net.loss_and_grad(ws, X, Y, sample_weight, alpha, l1_ratio)
+            loss = step.loss_and_grad(data.X, data.Y, data.sample_weight)
         if math.isfinite(loss) and loss <= best["loss"]:
             best["loss"] = loss
             np.copyto(best["params"], params)
-        return loss, ws.grad.astype(np.float64)
+        return loss, step.ws.grad.astype(np.float64)
 
     def callback(intermediate_result):
+        nonlocal n_iter
+        n_iter += 1
         if verbose:
-            print(f"Iteration {callback.n}, loss = {intermediate_result.fun:.8f}")
-        callback.n += 1
+            print(f"Iteration {n_iter}, loss = {intermediate_result.fun:.8f}")
 
-    callback.n = 1
-    result = scipy.optimize.minimize(
-        fun,
-        params.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=callback,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-    )
+    try:
+        result = scipy.optimize.minimize(
+            fun,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=callback,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        )
+    except KeyboardInterrupt:
+        if n_iter == 0 or not math.isfinite(best["loss"]):
+            raise
+        np.copyto(params, best["params"])
+        return Outcome(n_iter, float(best["loss"]), "interrupted", INTERRUPTED)
     params[...] = result.x
     loss = float(result.fun)
     if not (math.isfinite(loss) and np.isfinite(params).all()):
+        if not math.isfinite(best["loss"]):
+            raise ValueError(
+                "L-BFGS found no parameters with a finite loss on the training data, "
+                "not even the initial ones. Standardize the inputs, or scale the targets."
+            )
         np.copyto(params, best["params"])
-        kept = (
-            "the parameters with the lowest finite loss were kept"
-            if math.isfinite(best["loss"])
-            else "no evaluation had a finite loss, so the initial parameters were kept"
-        )
-        outcome = Outcome(
+        return Outcome(
             int(result.nit),
             best["loss"],
             "diverged",
-            f"L-BFGS produced a non-finite loss; {kept}. Standardize the inputs or increase alpha.",
+            "L-BFGS produced a non-finite loss; the parameters with the lowest finite "
+            "loss were kept. Standardize the inputs or increase alpha.",
         )
-    else:
-        stop = "converged" if result.status == 0 else "max_iter"
-        outcome = Outcome(int(result.nit), loss, stop, str(result.message))
-    return outcome, result
+    if result.status == 0:
+        return Outcome(int(result.nit), loss, "converged", str(result.message))
+    return Outcome(
+        int(result.nit),
+        loss,
+        "max_iter",
+        f"lbfgs failed to converge after {int(result.nit)} iteration(s) "
+        f"(status={result.status}): {result.message}. Increase max_iter or max_fun, "
+        "or scale the data.",
+    )

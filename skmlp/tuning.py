@@ -12,7 +12,7 @@ import math
 import numpy as np
 from sklearn.base import clone
 
-from .lr_finder import LRRangeTestResult, run_range_test
+from .lr_finder import LRRangeTestResult
 
 __all__ = ["learning_rate_schedule", "lr_range_test"]
 
@@ -33,7 +33,9 @@ def lr_range_test(
 
     The rate grows exponentially per mini-batch from ``start_lr`` to
     ``end_lr`` over ``num_iter`` updates of a freshly initialized network with
-    the estimator's solver, batch size, ``alpha`` and data handling; the loss
+    the estimator's solver, batch size and data handling, training the same
+    objective as ``fit`` (``alpha``, ``l1_ratio``, ``dropout`` and
+    ``weight_decay`` included); the loss
     is smoothed with a debiased moving average (``beta``), and the test stops
     at a non-finite loss or once the smoothed loss exceeds ``diverge`` times
     its minimum. Data smaller than ``num_iter`` batches is cycled through
@@ -79,7 +81,7 @@ def lr_range_test(
         raise ValueError(f"Need 0 < start_lr < end_lr; got start_lr={start_lr}, end_lr={end_lr}.")
     if int(num_iter) < 2:
         raise ValueError(f"num_iter must be at least 2; got {num_iter}.")
-    if not hasattr(estimator, "_prepare"):
+    if not hasattr(estimator, "_range_test"):
         raise TypeError(
             "lr_range_test takes an skmlp MLPClassifier or MLPRegressor, got "
             f"{type(estimator).__name__}; for a Pipeline, transform X with its "
@@ -93,17 +95,10 @@ def lr_range_test(
             "The range test needs a stochastic solver (mini-batch updates); "
             "solver='lbfgs' has none."
         )
-    net, params, X, Y, sample_weight, rng = est._prepare(X, y, sample_weight, False)
-    return run_range_test(
-        net,
-        params,
+    return est._range_test(
         X,
-        Y,
+        y,
         sample_weight,
-        optimizer=est._optimizer(),
-        alpha=est.alpha,
-        batch_size=est._batch_size(X.shape[0]),
-        rng=rng,
         start_lr=start_lr,
         end_lr=end_lr,
         num_iter=int(num_iter),

@@ -2,7 +2,7 @@
 
 The hand computations are scalar Python written from the equations in the
 optimizers' docstrings; they share no code with skmlp. Decoupled weight decay
-(``weight_decay``, applied by the trainer for 'sgd' and 'adamw') is checked
+(``weight_decay``, a transform around the step of 'sgd' and 'adamw') is checked
 against gradients from :meth:`skmlp.network.Network.loss_and_grad`.
 """
 
@@ -16,8 +16,10 @@ import pytest
 
 from skmlp import MLPRegressor
 from skmlp.network import Network
-from skmlp.optimizers import OPTIMIZERS, SGD
-from skmlp.trainer import new_state, run_stochastic
+from skmlp.optimizers import OPTIMIZERS, SGD, update_transforms
+from skmlp.state import StoppingState, TrainingState
+from skmlp.stopping import TrainingLossRule
+from skmlp.trainer import Step, TrainingConfig, TrainingData, run_stochastic
 
 THETA0 = [1.0, -2.0, 0.5]
 GRADS = [[0.5, -1.0, 0.0], [0.25, 3.0, -2.0]]
@@ -359,25 +361,26 @@ def test_trainer_decays_by_each_steps_own_rate():
 
     params = params0.copy()
     optimizer = SGD(momentum=0.0)
-    state = new_state(rates[0], False, optimizer.init(params))
-    outcome = run_stochastic(
+    step = Step(
         net,
-        params,
-        X,
-        Y,
-        None,
-        optimizer=optimizer,
-        state=state,
+        net.workspace(half, params),
+        optimizer,
+        update_transforms(
+            "sgd", net.n_coef, params.dtype, weight_decay=weight_decay, alpha=0.0, l1_ratio=0.0
+        ),
+    )
+    state = TrainingState(
+        "sgd", params.size, False, rates[0], optimizer.init(params), StoppingState.new(False)
+    )
+    config = TrainingConfig(
+        step=step,
         schedule=lambda step, t: rates[step],
-        alpha=0.0,
-        weight_decay=weight_decay,
+        stopping=TrainingLossRule(tol=0.0, patience=np.inf),
         batch_size=half,
         max_iter=1,
         shuffle=False,
-        rng=np.random.RandomState(0),
-        tol=0.0,
-        n_iter_no_change=np.inf,
     )
-    assert outcome.n_iter == 1 and state["step"] == 2
+    outcome = run_stochastic(config, state, params, TrainingData(X, Y), np.random.RandomState(0))
+    assert outcome.n_iter == 1 and state.step == 2
     np.testing.assert_allclose(params, expected, rtol=1e-12)
-    assert state["history"]["learning_rate"] == [pytest.approx(np.mean(rates))]
+    assert state.fitted_attributes()["history_"]["learning_rate"] == [pytest.approx(np.mean(rates))]
