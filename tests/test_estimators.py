@@ -5,46 +5,29 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import small
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skmlp import DivergenceWarning, MLPClassifier, MLPRegressor
 from skmlp.network import Network
+from skmlp.state import TrainingState
 
 SOLVERS = ["adam", "sgd", "lbfgs"]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return StandardScaler().fit_transform(X[:600]), y[:600]
-
-
-@pytest.fixture(scope="module")
-def regression():
-    X, y = make_regression(n_samples=200, n_features=6, n_targets=2, random_state=0)
-    return X, y / y.std()
-
-
-def _small(est_cls, **kw):
-    params = dict(hidden_layer_sizes=(12,), max_iter=30, random_state=0)
-    params.update(kw)
-    return est_cls(**params)
 
 
 # --- reproducibility and persistence --------------------------------------
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_same_random_state_gives_bit_identical_coefs(digits, solver):
     X, y = digits
-    a = _small(MLPClassifier, solver=solver).fit(X, y)
-    b = _small(MLPClassifier, solver=solver).fit(X, y)
+    a = small(MLPClassifier, solver=solver).fit(X, y)
+    b = small(MLPClassifier, solver=solver).fit(X, y)
     for ca, cb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         assert np.array_equal(ca, cb)
-    c = _small(MLPClassifier, solver=solver, random_state=1).fit(X, y)
+    c = small(MLPClassifier, solver=solver, random_state=1).fit(X, y)
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])
 
 
@@ -52,7 +35,7 @@ def test_same_random_state_gives_bit_identical_coefs(digits, solver):
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_pickle_round_trip_keeps_predictions(digits, est_cls, solver):
     X, y = digits
-    est = _small(est_cls, solver=solver).fit(X, y.astype(float) if est_cls is MLPRegressor else y)
+    est = small(est_cls, solver=solver).fit(X, y.astype(float) if est_cls is MLPRegressor else y)
     restored = pickle.loads(pickle.dumps(est))
     assert np.array_equal(est.predict(X), restored.predict(X))
     if est_cls is MLPClassifier:
@@ -63,7 +46,7 @@ def test_weight_init_sklearn_reproduces_sklearn_draws(digits):
     from sklearn.neural_network import MLPClassifier as SkMLP
 
     X, y = digits
-    ours = _small(MLPClassifier, max_iter=1, activation="logistic").fit(X, y)
+    ours = small(MLPClassifier, max_iter=1, activation="logistic").fit(X, y)
     theirs = SkMLP(hidden_layer_sizes=(12,), max_iter=1, activation="logistic", random_state=0)
     theirs.fit(X, y)
     for a, b in zip(ours.coefs_, theirs.coefs_):
@@ -101,7 +84,7 @@ def test_partial_fit_absent_for_lbfgs_on_both_estimators():
 
 def test_partial_fit_classifier_needs_classes_then_learns(digits):
     X, y = digits
-    clf = _small(MLPClassifier)
+    clf = small(MLPClassifier)
     with pytest.raises(ValueError, match="classes"):
         clf.partial_fit(X[:50], y[:50])
     clf.partial_fit(X[:100], y[:100], classes=np.unique(y))
@@ -119,11 +102,11 @@ def test_float32_input_trains_and_predicts_in_float32(digits, solver, est_cls):
     X, y = digits
     X32 = X.astype(np.float32)
     target = y if est_cls is MLPClassifier else (y / 9.0).astype(np.float32)
-    est = _small(est_cls, solver=solver).fit(X32, target)
+    est = small(est_cls, solver=solver).fit(X32, target)
     assert all(c.dtype == np.float32 for c in est.coefs_ + est.intercepts_)
     out = est.predict_proba(X32) if est_cls is MLPClassifier else est.predict(X32)
     assert out.dtype == np.float32
-    est64 = _small(est_cls, solver=solver).fit(X, target.astype(np.float64))
+    est64 = small(est_cls, solver=solver).fit(X, target.astype(np.float64))
     assert abs(est.score(X, target) - est64.score(X, target)) < 0.05
 
 
@@ -131,13 +114,13 @@ def test_full_batch_sgd_epoch_is_one_gradient_step(digits):
     X, y = digits
     X = X[:150]
     y = y[:150]
-    est = _small(
+    est = small(
         MLPClassifier, solver="sgd", batch_size=len(X), max_iter=1, momentum=0.0, alpha=0.01
     )
     est.set_params(learning_rate_init=0.1, shuffle=False)
     est.fit(X, y)
     # redo the single step by hand from the same initial weights
-    start = _small(MLPClassifier, max_iter=1, learning_rate_init=1e-300, solver="sgd")
+    start = small(MLPClassifier, max_iter=1, learning_rate_init=1e-300, solver="sgd")
     start.set_params(momentum=0.0, shuffle=False, batch_size=len(X)).fit(X, y)
     net = Network([X.shape[1], 12, 10], "relu", "log_loss")
     params = net.pack(start.coefs_, start.intercepts_, np.float64)
@@ -152,7 +135,7 @@ def test_full_batch_sgd_epoch_is_one_gradient_step(digits):
 @pytest.mark.parametrize("batch_size", [1, 7, "auto", 10_000])
 def test_batch_sizes_online_to_full_batch(digits, batch_size):
     X, y = digits
-    est = _small(MLPClassifier, batch_size=batch_size, max_iter=3, n_iter_no_change=100)
+    est = small(MLPClassifier, batch_size=batch_size, max_iter=3, n_iter_no_change=100)
     if batch_size == 10_000:
         with pytest.warns(UserWarning, match="batch_size"):
             est.fit(X, y)
@@ -160,14 +143,14 @@ def test_batch_sizes_online_to_full_batch(digits, batch_size):
         est.fit(X, y)
     assert est.t_ == 3 * len(X)
     n_batches = -(-len(X) // min(200 if batch_size == "auto" else batch_size, len(X)))
-    assert est._train_state["optimizer"]["t"] == 3 * n_batches
+    assert TrainingState.from_dict(est._train_state).optimizer["t"] == 3 * n_batches
 
 
 def test_sparse_input_matches_dense(digits):
     X, y = digits
-    dense = _small(MLPClassifier).fit(X, y)
+    dense = small(MLPClassifier).fit(X, y)
     for fmt in (sp.csr_matrix, sp.csc_matrix):
-        sparse = _small(MLPClassifier).fit(fmt(X), y)
+        sparse = small(MLPClassifier).fit(fmt(X), y)
         np.testing.assert_allclose(sparse.coefs_[0], dense.coefs_[0], rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(sparse.predict_proba(fmt(X)), dense.predict_proba(X), atol=1e-7)
 
@@ -192,7 +175,7 @@ def test_string_labels_and_pandas_feature_names(digits):
     labels = np.array(
         ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     )
-    clf = _small(MLPClassifier, learning_rate_init=0.01, max_iter=100).fit(df, labels[y])
+    clf = small(MLPClassifier, learning_rate_init=0.01, max_iter=100).fit(df, labels[y])
     assert list(clf.feature_names_in_) == list(df.columns)
     assert set(clf.predict(df)) <= set(labels)
     assert clf.score(df, labels[y]) > 0.9
@@ -202,12 +185,12 @@ def test_string_labels_and_pandas_feature_names(digits):
 
 def test_predict_proba_and_log_proba_are_consistent(digits):
     X, y = digits
-    clf = _small(MLPClassifier).fit(X, y)
+    clf = small(MLPClassifier).fit(X, y)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-12)
     assert np.array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
-    binary = _small(MLPClassifier).fit(X, y % 2)
+    binary = small(MLPClassifier).fit(X, y % 2)
     p = binary.predict_proba(X)
     assert p.shape == (len(X), 2)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
@@ -251,8 +234,8 @@ def test_lbfgs_keeps_float32_and_its_loss_is_float32_exact(regression):
 def test_warm_start_continues_one_run(digits, solver):
     X, y = digits
     kw = dict(solver=solver, shuffle=False, n_iter_no_change=np.inf, learning_rate="invscaling")
-    one = _small(MLPClassifier, max_iter=10, **kw).fit(X, y)
-    two = _small(MLPClassifier, max_iter=5, warm_start=True, **kw).fit(X, y)
+    one = small(MLPClassifier, max_iter=10, **kw).fit(X, y)
+    two = small(MLPClassifier, max_iter=5, warm_start=True, **kw).fit(X, y)
     two.fit(X, y)
     assert two.t_ == one.t_
     assert two.loss_curve_ == one.loss_curve_
@@ -262,14 +245,14 @@ def test_warm_start_continues_one_run(digits, solver):
 
 def test_warm_start_rejects_new_classes(digits):
     X, y = digits
-    clf = _small(MLPClassifier, warm_start=True).fit(X, y)
+    clf = small(MLPClassifier, warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="same classes"):
         clf.fit(X[y < 5], y[y < 5])
 
 
 def test_without_warm_start_refit_starts_over(digits):
     X, y = digits
-    clf = _small(MLPClassifier)
+    clf = small(MLPClassifier)
     first = clone(clf).fit(X, y)
     clf.fit(X, y)
     clf.fit(X, y)
@@ -279,7 +262,7 @@ def test_without_warm_start_refit_starts_over(digits):
 # --- early stopping -----------------------------------------------------------
 def test_early_stopping_restores_the_best_weights(digits):
     X, y = digits
-    clf = _small(MLPClassifier, early_stopping=True, max_iter=200, n_iter_no_change=5)
+    clf = small(MLPClassifier, early_stopping=True, max_iter=200, n_iter_no_change=5)
     clf.fit(X, y)
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
@@ -303,7 +286,7 @@ def test_partial_fit_refuses_early_stopping(digits):
 
 def test_verbose_prints_one_line_per_epoch(digits, capsys):
     X, y = digits
-    _small(MLPClassifier, verbose=True, max_iter=4).fit(X, y)
+    small(MLPClassifier, verbose=True, max_iter=4).fit(X, y)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Iteration")]
     assert len(lines) == 4
 
@@ -342,7 +325,7 @@ def test_single_class_raises(digits):
 
 def test_wrong_n_features_at_predict(digits):
     X, y = digits
-    clf = _small(MLPClassifier).fit(X, y)
+    clf = small(MLPClassifier).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :10])
 
@@ -403,7 +386,7 @@ def test_partial_fit_single_class_raises(digits):
 
 def test_warm_start_with_other_hidden_sizes_raises(digits):
     X, y = digits
-    clf = _small(MLPClassifier, warm_start=True).fit(X, y)
+    clf = small(MLPClassifier, warm_start=True).fit(X, y)
     clf.set_params(hidden_layer_sizes=(13,))
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         clf.fit(X, y)
@@ -411,11 +394,11 @@ def test_warm_start_with_other_hidden_sizes_raises(digits):
 
 def test_lbfgs_fit_between_warm_starts_resets_the_optimizer(digits):
     X, y = digits
-    clf = _small(MLPClassifier, warm_start=True, max_iter=3).fit(X, y)
+    clf = small(MLPClassifier, warm_start=True, max_iter=3).fit(X, y)
     clf.set_params(solver="lbfgs").fit(X, y)
     clf.set_params(solver="adam").fit(X, y)
     # a fresh Adam state counts only this fit's steps
-    assert clf._train_state["optimizer"]["t"] == 3 * -(-len(X) // 200)
+    assert TrainingState.from_dict(clf._train_state).optimizer["t"] == 3 * -(-len(X) // 200)
 
 
 def test_early_stopping_with_rare_classes_still_trains():
@@ -438,7 +421,7 @@ def test_zero_weight_batches_are_skipped_quietly():
 
 def test_each_warm_fit_runs_its_schedule_from_the_start(digits):
     X, y = digits
-    clf = _small(MLPClassifier, learning_rate="one_cycle", max_iter=5, warm_start=True)
+    clf = small(MLPClassifier, learning_rate="one_cycle", max_iter=5, warm_start=True)
     clf.set_params(n_iter_no_change=np.inf).fit(X, y)
     first = list(clf.history_["learning_rate"])
     clf.fit(X, y)
@@ -468,7 +451,7 @@ def test_hidden_layers_narrower_than_the_output(digits, solver):
 )
 def test_loading_a_mismatched_state_raises(digits, tamper, match):
     X, y = digits
-    clf = _small(MLPClassifier).fit(X, y)
+    clf = small(MLPClassifier).fit(X, y)
     state = clf.__getstate__()
     tamper(state)
     restored = MLPClassifier.__new__(MLPClassifier)
@@ -491,9 +474,9 @@ def _only_arrays_and_builtins(value) -> bool:
 def test_fitted_state_is_only_arrays_and_builtins(digits, solver, target):
     X, y = digits
     if target == "regression":
-        est, t = _small(MLPRegressor, solver=solver), y / 9.0
+        est, t = small(MLPRegressor, solver=solver), y / 9.0
     else:
-        est = _small(MLPClassifier, solver=solver, early_stopping=solver != "lbfgs")
+        est = small(MLPClassifier, solver=solver, early_stopping=solver != "lbfgs")
         t = {"binary": y % 2, "multiclass": y, "multilabel": np.c_[y % 2, y > 4]}[target]
     state = est.fit(X, t).__getstate__()
     bad = {k: type(v).__name__ for k, v in state.items() if not _only_arrays_and_builtins(v)}

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import STEP, gradient_and_central_difference
 from scipy.special import expit, softmax, xlogy
 
 from skmlp.activations import ACTIVATIONS
@@ -20,7 +21,6 @@ from skmlp.network import Network
 
 HIDDEN_UNITS = (4, 5, 3)  # input width, then two hidden layers
 N_SAMPLES = 7
-STEP = 1e-6
 
 # f(z) from the definitions, sharing no code with skmlp.  Valid for |z| <= 700,
 # beyond which exp(z) overflows.
@@ -120,19 +120,7 @@ def _sample_weight(weighted):
 def _analytic_and_numeric(net, params, X, Y, sample_weight, alpha, batch_size=None):
     """The gradient in ``ws.grad`` and a central difference of the returned loss."""
     ws = net.workspace(batch_size or X.shape[0], params)
-    net.loss_and_grad(ws, X, Y, sample_weight, alpha)
-    analytic = ws.grad.copy()
-    numeric = np.empty_like(analytic)
-    for j in range(ws.params.size):
-        saved = ws.params[j]
-        up, down = saved + STEP, saved - STEP
-        ws.params[j] = up
-        loss_up = net.loss_and_grad(ws, X, Y, sample_weight, alpha)
-        ws.params[j] = down
-        loss_down = net.loss_and_grad(ws, X, Y, sample_weight, alpha)
-        ws.params[j] = saved
-        numeric[j] = (loss_up - loss_down) / (up - down)
-    return analytic, numeric
+    return gradient_and_central_difference(net, ws, X, Y, sample_weight, alpha)
 
 
 def _reference_loss(net, params, X, Y, sample_weight, alpha):
