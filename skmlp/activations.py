@@ -42,6 +42,15 @@ class Activation:
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
     needs_input: bool = False
+    saturates: bool = False  # |f(z)| <= 1 everywhere
+
+    def output_bound(self, bound: float) -> float:
+        """An upper bound on ``|f(z)|`` over all ``|z| <= bound``.
+
+        The squashing activations stay within 1; every other one here is
+        within ``|z| + 1`` (ELU's floor is -1, softplus adds at most log 2).
+        """
+        return 1.0 if self.saturates else bound + 1.0
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Return ``f(z)`` in a new array (convenience for tests and users)."""
@@ -189,8 +198,8 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("identity", _identity, _identity_derivative),
-        Activation("logistic", _logistic, _logistic_derivative),
-        Activation("tanh", _tanh, _tanh_derivative),
+        Activation("logistic", _logistic, _logistic_derivative, saturates=True),
+        Activation("tanh", _tanh, _tanh_derivative, saturates=True),
         Activation("relu", _relu, _relu_derivative),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
         Activation("elu", _elu, _elu_derivative),

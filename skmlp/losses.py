@@ -23,6 +23,7 @@ differentiates the sum; see ``docs/deviations.md``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,17 +50,31 @@ class Loss:
 
     ``link(z)`` maps raw outputs to predictions in place;
     ``value(y, pred, diff, sample_weight)`` is the averaged loss, where
-    ``diff = pred - y`` has already been computed by the caller.
+    ``diff = pred - y`` has already been computed by the caller;
+    ``safe_raw_bound(dtype, n_rows, y_max)`` is a raw-output magnitude below
+    which predictions and loss over ``n_rows`` rows with ``|y| <= y_max``
+    are certainly finite in ``dtype`` (with a wide margin for rounding).
     """
 
     name: str
     out_activation: str
     link: Callable[[np.ndarray], None]
     value: Callable[..., float]
+    safe_raw_bound: Callable[[np.dtype, int, float], float]
 
 
 def _identity_link(z):
     pass
+
+
+def _squared_error_bound(dtype, n_rows, y_max):
+    # n rows of (pred - y)**2 must stay far below the largest float
+    return math.sqrt(float(np.finfo(dtype).max) / (16.0 * n_rows)) - y_max
+
+
+def _bounded_link_bound(dtype, n_rows, y_max):
+    # softmax and logistic are computed stably for any finite raw output
+    return float(np.finfo(dtype).max) / 16.0
 
 
 def _squared_error(y, pred, diff, sample_weight=None):
@@ -70,6 +85,18 @@ def _squared_error(y, pred, diff, sample_weight=None):
 
 def _exp_link(z):
     np.exp(z, out=z)
+
+
+def _poisson_bound(dtype, n_rows, y_max):
+    # exp(z) neither overflows nor underflows to 0 (log(pred) must be finite),
+    # and n rows of y log(y / pred) + pred stay far below the largest float
+    info = np.finfo(dtype)
+    room = float(info.max) / (32.0 * n_rows)
+    return min(
+        math.log(room),
+        room / max(y_max, 1.0) - math.log1p(y_max) - 1.0,
+        -math.log(float(info.tiny)) - 2.0,
+    )
 
 
 def _poisson(y, pred, diff, sample_weight=None):
@@ -124,9 +151,15 @@ def _binary_log_loss(y, pred, diff, sample_weight=None):
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        Loss("squared_error", "identity", _identity_link, _squared_error),
-        Loss("poisson", "exp", _exp_link, _poisson),
-        Loss("log_loss", "softmax", _softmax_link, _log_loss),
-        Loss("binary_log_loss", "logistic", _logistic_link, _binary_log_loss),
+        Loss("squared_error", "identity", _identity_link, _squared_error, _squared_error_bound),
+        Loss("poisson", "exp", _exp_link, _poisson, _poisson_bound),
+        Loss("log_loss", "softmax", _softmax_link, _log_loss, _bounded_link_bound),
+        Loss(
+            "binary_log_loss",
+            "logistic",
+            _logistic_link,
+            _binary_log_loss,
+            _bounded_link_bound,
+        ),
     )
 }

@@ -309,6 +309,26 @@ class Network:
                     grad_w[zero] = np.sign(g) * np.maximum(np.abs(g) - l1, 0.0)
         return loss
 
+    def raw_output_bound(self, params: np.ndarray, x_max: float) -> float:
+        """An upper bound on every raw output's magnitude over all inputs with
+        entries ``|x| <= x_max``, from the weights alone.
+
+        Each unit obeys ``|z_j| <= max|a| * sum_i |W_ij| + |b_j|``; the
+        activations bound the next layer's inputs
+        (:meth:`~skmlp.activations.Activation.output_bound`). Costs one pass
+        over the parameters, none over the data. NaN where a parameter is.
+        """
+        coefs, intercepts = self.views(params)
+        bound = float(x_max)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, (W, b) in enumerate(zip(coefs, intercepts)):
+                col_sums = np.add.reduce(np.abs(W), axis=0, dtype=np.float64)
+                z = float(np.max(bound * col_sums + np.abs(b)))
+                if i == self.n_layers - 1:
+                    return z
+                bound = self.activation.output_bound(z)
+        return bound  # pragma: no cover - a network has an output layer
+
     def predict(
         self, params: np.ndarray, X, chunk_rows: int | None = None, out_dtype=None
     ) -> np.ndarray:

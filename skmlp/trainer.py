@@ -22,10 +22,12 @@ and propagates.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
@@ -69,6 +71,17 @@ class TrainingData:
     X: object
     Y: np.ndarray
     sample_weight: np.ndarray | None = None
+
+    @functools.cached_property
+    def x_max(self) -> float:
+        """The largest ``|x|`` (implicit zeros of sparse input included)."""
+        X = self.X
+        return max(abs(float(X.max())), abs(float(X.min()))) if X.shape[0] else 0.0
+
+    @functools.cached_property
+    def y_max(self) -> float:
+        """The largest ``|y|``."""
+        return float(np.max(np.abs(self.Y))) if self.Y.size else 0.0
 
 
 @dataclass
@@ -236,33 +249,31 @@ class Checkpoint:
 
     def __init__(self, params: np.ndarray, state: TrainingState):
         self.params = np.empty_like(params)
-        self.optimizer = {
-            k: np.empty_like(v) if isinstance(v, np.ndarray) else v
-            for k, v in state.optimizer.items()
+        self.arrays = {
+            k: np.empty_like(v) for k, v in state.optimizer.items() if isinstance(v, np.ndarray)
         }
+        self.scalars = {k: v for k, v in state.optimizer.items() if k not in self.arrays}
         self.valid = False
         self.save(params, state)
 
     def save(self, params: np.ndarray, state: TrainingState) -> None:
         self.valid = False  # until every part is copied
         np.copyto(self.params, params)
-        for k, v in state.optimizer.items():
-            if isinstance(v, np.ndarray):
-                np.copyto(self.optimizer[k], v)
-            else:
-                self.optimizer[k] = v
-        self.stopping = replace(state.stopping)
+        optimizer = state.optimizer
+        for k, buffer in self.arrays.items():
+            np.copyto(buffer, optimizer[k])
+        for k in self.scalars:
+            self.scalars[k] = optimizer[k]
+        self.stopping = copy.copy(state.stopping)  # its arrays are never written into
         self.step, self.t, self.n_records = state.step, state.t, len(state.records)
         self.valid = True
 
     def restore(self, params: np.ndarray, state: TrainingState) -> None:
         np.copyto(params, self.params)
-        for k, v in self.optimizer.items():
-            if isinstance(v, np.ndarray):
-                np.copyto(state.optimizer[k], v)
-            else:
-                state.optimizer[k] = v
-        state.stopping = replace(self.stopping)
+        for k, buffer in self.arrays.items():
+            np.copyto(state.optimizer[k], buffer)
+        state.optimizer.update(self.scalars)
+        state.stopping = copy.copy(self.stopping)
         state.step, state.t = self.step, self.t
         del state.records[self.n_records :]
 
@@ -295,7 +306,16 @@ class _Checkpoints:
 
 
 def finite_on(net: Network, params: np.ndarray, data: TrainingData) -> bool:
-    """Whether ``params`` give finite predictions and loss on ``data``."""
+    """Whether ``params`` give finite predictions and loss on ``data``.
+
+    A bound from the weights alone settles most cases without touching the
+    data (:meth:`Network.raw_output_bound`); only parameters it cannot
+    certify pay for a forward pass over every row.
+    """
+    n = data.X.shape[0]
+    safe = net.loss.safe_raw_bound(params.dtype, max(n, 1), data.y_max)
+    if net.raw_output_bound(params, data.x_max) <= safe:
+        return True
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         pred = net.predict(params, data.X)
         if not np.isfinite(pred).all():

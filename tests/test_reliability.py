@@ -23,11 +23,12 @@ from sklearn.utils.validation import check_is_fitted
 
 import skmlp.estimators
 from skmlp import DivergenceWarning, MLPClassifier, MLPRegressor, lr_range_test
+from skmlp.activations import ACTIVATIONS
 from skmlp.network import Network
 from skmlp.optimizers import SGD, Adam
 from skmlp.progress import ProgressBar
 from skmlp.state import TrainingState
-from skmlp.trainer import Checkpoint, Validation
+from skmlp.trainer import Checkpoint, TrainingData, Validation, finite_on
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -381,3 +382,50 @@ def test_the_range_test_sees_weight_decay(digits):
     decayed = lr_range_test(MLPClassifier(**base, weight_decay=5.0), X, y, num_iter=30)
     n = min(len(plain.losses), len(decayed.losses))
     assert not np.allclose(plain.losses[:n], decayed.losses[:n], rtol=1e-9, atol=0)
+
+
+# --- the finiteness certificate ------------------------------------------------
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_each_activation_stays_within_its_output_bound(name):
+    activation = ACTIVATIONS[name]
+    for bound in (0.0, 0.5, 3.0, 40.0):
+        z = np.linspace(-bound, bound, 2001)
+        assert np.abs(activation(z)).max() <= activation.output_bound(bound)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("scale", [0.1, 1.0, 5.0])
+def test_the_raw_output_bound_dominates_every_raw_output(activation, scale):
+    rng = np.random.RandomState(0)
+    net = Network([6, 9, 7, 3], activation, "squared_error")  # identity link: raw = pred
+    params = rng.normal(scale=scale, size=net.n_params)
+    X = rng.uniform(-2.0, 2.0, size=(500, 6))
+    X[0] = 2.0 * np.sign(params[:6])  # a corner that pushes the first unit up
+    bound = net.raw_output_bound(params, x_max=2.0)
+    raw = np.abs(net.predict(params, X)).max()
+    assert raw <= bound
+    assert bound < np.inf
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", "log_loss", "binary_log_loss"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_certified_model_is_finite_and_an_uncertified_one_is_checked(loss, dtype):
+    rng = np.random.RandomState(0)
+    n_out = 3 if loss == "log_loss" else 1
+    net = Network([4, 5, n_out], "relu", loss)
+    X = rng.normal(size=(300, 4)).astype(dtype)
+    Y = rng.poisson(2.0, size=(300, n_out)).astype(dtype)
+    if loss in ("log_loss", "binary_log_loss"):
+        Y = Y > 1
+    data = TrainingData(X, Y)
+    safe = net.loss.safe_raw_bound(np.dtype(dtype), 300, data.y_max)
+    for scale in (0.1, 1.0, 10.0, 1e3, 1e8, 1e20):
+        params = (rng.normal(size=net.n_params) * scale).astype(dtype)
+        certified = net.raw_output_bound(params, data.x_max) <= safe
+        with np.errstate(all="ignore"):
+            pred = net.predict(params, X)
+            loss_value = net.loss.value(Y, pred, pred - Y, None)
+        actually_finite = np.isfinite(pred).all() and np.isfinite(loss_value)
+        if certified:
+            assert actually_finite
+        assert finite_on(net, params, data) == actually_finite
