@@ -44,9 +44,8 @@ from .initializers import INITIALIZERS
 from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
 from .optimizers import OPTIMIZERS, update_transforms
-from .progress import ProgressBar
 from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
-from .state import StoppingState, TrainingState
+from .state import HISTORY_KEYS, StoppingState, TrainingState
 from .stopping import ReduceOnPlateau, TrainingLossRule, ValidationScoreRule
 from .trainer import (
     Batches,
@@ -79,6 +78,39 @@ _STOCHASTIC_ATTRIBUTES = (
     "best_loss_",
     "best_epoch_",
     "learning_rate_init_",
+)
+
+
+# decaying schedules: the parameter that drives each down, and its partners
+_DECAYING_SCHEDULES = {
+    "step": ("decay_rate", ("decay_epochs",)),
+    "exponential": ("decay_rate", ("decay_epochs",)),
+    "invscaling": ("power_t", ()),
+}
+_VANISHING_RATE = 1e-12
+
+
+def _numeric_targets(y):
+    """Regression targets as floats, or a ValueError that names ``y``."""
+    if y is None or (hasattr(y, "dtype") and y.dtype.kind in "biuf"):
+        return y
+    try:
+        array = np.asarray(y)
+        return y if array.dtype.kind in "biuf" else array.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"y must hold numbers for a regression; converting it to float failed: {exc}"
+        ) from exc
+
+
+# what every fitted model holds (a loaded state lacking any is refused)
+_FITTED_ATTRIBUTES = (
+    "coefs_",
+    "intercepts_",
+    "n_outputs_",
+    "n_layers_",
+    "n_features_in_",
+    "out_activation_",
 )
 
 
@@ -187,8 +219,11 @@ default='constant'
         for more than ``n_iter_no_change`` consecutive epochs. For
         ``'lbfgs'`` it is the gradient tolerance ``gtol``.
 
-    verbose : bool, default=False
-        Whether to print the loss of every epoch.
+    verbose : bool or int, default=False
+        Whether to print progress: any truthy value prints scikit-learn's
+        lines (``Iteration 3, loss = 0.12345678`` per epoch, the validation
+        score with ``early_stopping``, and why training stopped). The other
+        per-epoch numbers are in ``history_``.
 
     warm_start : bool, default=False
         Reuse the previous fit's solution as initialization. Unlike
@@ -612,12 +647,17 @@ class _BaseMLP(BaseEstimator):
         if incremental:
             self._start_partial_fit(y, classes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if not first_pass:
+            self._check_continuable()
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
         if X.dtype != dtype:
             X = X.astype(dtype)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            # negative weights leave mini-batch losses unbounded below
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
+            )
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         if Y.dtype != bool:
@@ -638,6 +678,7 @@ class _BaseMLP(BaseEstimator):
 
         if first_pass:
             params = net.init_params(rng, self.weight_init, dtype)
+            self._fitted_with = self._continuity_key()
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(units)
             self.out_activation_ = net.loss.out_activation
@@ -653,6 +694,42 @@ class _BaseMLP(BaseEstimator):
                 )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
         return _Problem(net, params, TrainingData(X, Y, sample_weight), rng)
+
+    def _continuity_key(self) -> dict:
+        """The settings a warm start or ``partial_fit`` must not change."""
+        return {
+            "loss": self._loss_family(),
+            "activation": self.activation,
+            "solver": "lbfgs" if self.solver == "lbfgs" else "stochastic",
+        }
+
+    def _loss_family(self) -> str:
+        return self.loss
+
+    def _check_continuable(self) -> None:
+        """Refuse to continue a model under settings it was not trained with."""
+        fitted = getattr(self, "_fitted_with", None)
+        if fitted is None:  # a model saved before skmlp recorded its settings
+            return
+        now = self._continuity_key()
+        changed = [k for k in now if now[k] != fitted.get(k, now[k])]
+        if self.dtype != "auto" and np.dtype(self.dtype) != self.coefs_[0].dtype:
+            changed.append("dtype")
+        if not changed:
+            return
+        name = changed[0]
+        if name == "dtype":
+            before = f"dtype={self.coefs_[0].dtype.name!r}"
+            after = self.dtype
+        elif name == "solver":
+            before, after = f"a {fitted['solver']} solver", self.solver
+        else:
+            before, after = f"{name}={fitted[name]!r}", now[name]
+        raise ValueError(
+            f"The model was trained with {before} but {name} is now {after!r}; "
+            "warm_start and partial_fit continue a model under the settings it was "
+            "trained with. Fit it anew with warm_start=False."
+        )
 
     def _optimizer(self):
         cls = OPTIMIZERS[self.solver]
@@ -761,11 +838,7 @@ class _BaseMLP(BaseEstimator):
         )
         if self.solver == "sgd" and self.learning_rate == "adaptive":
             rule = ReduceOnPlateau(rule)  # scikit-learn's factor 5, down to 1e-6
-        reporters = []
-        if int(self.verbose) == 1:
-            reporters.append(VerboseLine(validation is not None))
-        elif self.verbose >= 2 and not incremental:
-            reporters.append(ProgressBar(self.max_iter, validation=validation is not None))
+        reporters = [VerboseLine(validation is not None)] if self.verbose else []
         return TrainingConfig(
             step=self._step(p.net, p.params, batch_size, optimizer, dropout_rng),
             schedule=schedule,
@@ -819,7 +892,36 @@ class _BaseMLP(BaseEstimator):
                 f"The 'warmup_epochs' parameter of {type(self).__name__} must be shorter "
                 f"than the training (max_iter={self.max_iter}); got {self.warmup_epochs!r}."
             )
-        return make_schedule(name, warmup_epochs=self.warmup_epochs, **settings)
+        schedule = make_schedule(name, warmup_epochs=self.warmup_epochs, **settings)
+        if name in _DECAYING_SCHEDULES:
+            self._check_rate_does_not_vanish(schedule, name, settings, n_samples, lr_init)
+        return schedule
+
+    def _check_rate_does_not_vanish(self, schedule, name, settings, n_samples, lr_init):
+        """Refuse decay settings whose rate falls below ``_VANISHING_RATE``
+        within ``max_iter`` epochs: training would stop learning silently."""
+        steps = settings["steps_per_epoch"]
+
+        def rate(epoch):  # these schedules only fall, so a bisection finds the epoch
+            return schedule(epoch * steps, epoch * n_samples)
+
+        if rate(self.max_iter - 1) >= _VANISHING_RATE:
+            return
+        low, high = 0, self.max_iter - 1  # rate(low) may be fine, rate(high) is not
+        while low < high:
+            mid = (low + high) // 2
+            low, high = (mid + 1, high) if rate(mid) >= _VANISHING_RATE else (low, mid)
+        parameter, others = _DECAYING_SCHEDULES[name]
+        settings_text = ", ".join(
+            [*(f"{k}={getattr(self, k)!r}" for k in others), f"learning_rate_init={lr_init:g}"]
+        )
+        raise InvalidParameterError(
+            f"The {parameter!r} parameter of {type(self).__name__} makes "
+            f"learning_rate={name!r} fall below {_VANISHING_RATE:g} at epoch {high + 1} "
+            f"of max_iter={self.max_iter} (with {settings_text}): training would stop "
+            "learning without "
+            "saying so. Decay more slowly or lower max_iter."
+        )
 
     def _auto_learning_rate(self, p: _Problem, data: TrainingData, batch_size: int) -> float:
         """``learning_rate_init='auto'``: the range test's suggestion."""
@@ -887,10 +989,26 @@ class _BaseMLP(BaseEstimator):
             return lambda pred, params: model._score_on(pred, y_val, sw_val)
         scorer = self._validation_scorer()
         kwargs = {} if sw_val is None else {"sample_weight": sw_val}
+        warned = False
 
         def score(pred, params):
+            nonlocal warned
             standin = model._standin(net, params.copy())
-            return scorer(standin, held_out.X, y_val, **kwargs)
+            value = scorer(standin, held_out.X, y_val, **kwargs)
+            if isinstance(value, bool) or not isinstance(value, Real):
+                raise TypeError(
+                    f"The 'scoring' of {type(self).__name__} must give a real number; "
+                    f"{self.scoring!r} returned {value!r} ({type(value).__name__})."
+                )
+            if math.isnan(value) and not warned:
+                warned = True
+                warnings.warn(
+                    f"The 'scoring' of {type(self).__name__} ({self.scoring!r}) returned "
+                    "NaN on the validation set; such epochs count as no improvement.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return value
 
         return score
 
@@ -931,8 +1049,8 @@ class _BaseMLP(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        # a state holding any part of a fitted network must hold all of it
-        if any(k in state for k in ("coefs_", "intercepts_", "n_outputs_", "out_activation_")):
+        # a state holding any fitted attribute must be a whole fitted model
+        if any(k.endswith("_") and not k.startswith("_") for k in state):
             self._check_fitted_state()
 
     def _check_fitted_state(self) -> None:
@@ -943,11 +1061,7 @@ class _BaseMLP(BaseEstimator):
         garbage, or fails later with an obscure error.
         """
         name = type(self).__name__
-        missing = [
-            a
-            for a in ("coefs_", "intercepts_", "n_outputs_", "out_activation_")
-            if a not in vars(self)
-        ]
+        missing = [a for a in _FITTED_ATTRIBUTES if a not in vars(self)]
         if missing:
             raise ValueError(
                 f"The loaded {name} state lacks {missing}; the file is not a fitted {name}."
@@ -991,6 +1105,66 @@ class _BaseMLP(BaseEstimator):
                 f"out_activation_={self.out_activation_!r} do not match the output layer "
                 f"({coefs[-1].shape[1]} units)."
             )
+        self._check_loaded_details(name)
+
+    def _check_loaded_details(self, name: str) -> None:
+        """Types, names, finiteness and record lengths of a loaded state."""
+
+        def fail(attribute, problem):
+            raise ValueError(f"The loaded {name} state: {attribute} {problem}.")
+
+        for attribute in ("n_outputs_", "n_layers_", "n_features_in_"):
+            value = getattr(self, attribute)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+                fail(attribute, f"is {value!r}, not a positive integer")
+        if self.n_layers_ != len(self.coefs_) + 1:
+            fail("n_layers_", f"is {self.n_layers_} but coefs_ holds {len(self.coefs_)} layers")
+        for kind, arrays in (("coefs_", self.coefs_), ("intercepts_", self.intercepts_)):
+            for i, array in enumerate(arrays):
+                if not np.isfinite(array).all():
+                    fail(f"{kind}[{i}]", "holds non-finite values")
+        if self.activation not in ACTIVATIONS:
+            fail("activation", f"{self.activation!r} is not one of {sorted(ACTIVATIONS)}")
+        allowed_losses = self._parameter_constraints.get("loss")
+        if allowed_losses is not None and not allowed_losses[0].is_satisfied_by(self.loss):
+            fail("loss", f"{self.loss!r} is not a loss of {name}")
+        names = vars(self).get("feature_names_in_")
+        if names is not None and (
+            not isinstance(names, np.ndarray)
+            or names.ndim != 1
+            or len(names) != self.n_features_in_
+        ):
+            fail("feature_names_in_", f"does not hold one name per feature ({self.n_features_in_})")
+        history = vars(self).get("history_")
+        if history is not None:
+            lengths = {k: len(v) for k, v in history.items()} if isinstance(history, dict) else {}
+            if set(lengths) != set(HISTORY_KEYS) or len(set(lengths.values())) != 1:
+                fail("history_", f"does not hold lists of equal length for {list(HISTORY_KEYS)}")
+            if len(vars(self).get("loss_curve_", history["train_loss"])) != lengths["epoch"]:
+                fail("loss_curve_", "and history_ have different lengths")
+        if vars(self).get("_train_state") is not None:
+            self._check_loaded_training_state(fail)
+
+    def _check_loaded_training_state(self, fail) -> None:
+        try:
+            state = TrainingState.from_dict(self._train_state)
+        except (TypeError, KeyError, ValueError) as exc:
+            fail("_train_state", f"is not a training state ({exc!r})")
+        n_params = sum(W.size + b.size for W, b in zip(self.coefs_, self.intercepts_))
+        if state.n_params != n_params:
+            fail("_train_state", f"is for {state.n_params} parameters, the network has {n_params}")
+        for key, value in state.optimizer.items():
+            if isinstance(value, np.ndarray) and value.shape != (n_params,):
+                fail(
+                    f"_train_state optimizer[{key!r}]",
+                    f"has shape {value.shape}, not ({n_params},)",
+                )
+        best = state.stopping.best_params
+        if best is not None and np.shape(best) != (n_params,):
+            fail("_train_state best_params", f"has shape {np.shape(best)}")
+        history = vars(self).get("history_")
+        if history is not None and len(state.records) != len(history["epoch"]):
+            fail("_train_state", "records and history_ have different lengths")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1070,7 +1244,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"The loaded MLPClassifier state lacks {missing}; the file is not a "
                 "fitted MLPClassifier."
             )
-        n_classes = len(self.classes_)
+        classes = self.classes_
+        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or classes.dtype == object:
+            raise ValueError(
+                "The loaded MLPClassifier state: classes_ is not a 1-d array of labels "
+                f"(got {type(classes).__name__})."
+            )
+        if len(classes) > 1 and not (classes[1:] > classes[:-1]).all():
+            raise ValueError(
+                f"The loaded MLPClassifier state: classes_ {classes.tolist()} is not sorted "
+                "and unique; predictions would map to the wrong labels."
+            )
+        if self._target_type not in ("binary", "multiclass", "multilabel-indicator") or not (
+            isinstance(self._multilabel, bool)
+        ):
+            raise ValueError(
+                f"The loaded MLPClassifier state: _target_type={self._target_type!r} and "
+                f"_multilabel={self._multilabel!r} do not describe a classification."
+            )
+        n_classes = len(classes)
         binary = self.out_activation_ == "logistic" and not self._multilabel
         if (
             self.n_outputs_ != (1 if binary else n_classes)
@@ -1187,6 +1379,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.dtype == object:
+            try:  # labels must be comparable: classes_ is kept sorted
+                np.unique(y)
+            except TypeError as exc:
+                raise ValueError(
+                    f"y mixes labels that cannot be sorted together ({exc}); use labels "
+                    "of one type."
+                ) from exc
 
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._set_classes(y)
@@ -1248,15 +1448,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             counts = np.bincount(labels, minlength=n_classes).astype(float)
             per_class = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0)
         else:
-            unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight has keys {unknown} that are not classes; the classes "
-                    f"are {self.classes_.tolist()}."
-                )
-            per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+            per_class = np.array([float(w) for w in self._class_weight_values()])
+        if not (per_class[labels] > 0).any():
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives every sample of y weight 0; "
+                "at least one class present in y needs a positive weight."
+            )
         weights = per_class[labels].astype(dtype)
         return weights if sample_weight is None else weights * sample_weight
+
+    def _class_weight_values(self) -> list:
+        """The dict ``class_weight`` checked, as one weight per class (1 if missing)."""
+        classes = self.classes_.tolist()
+        for key, value in self.class_weight.items():
+            if key not in classes:
+                raise ValueError(
+                    f"class_weight has the key {key!r}, which is not a class; the classes "
+                    f"are {classes}."
+                )
+            if (
+                not isinstance(value, Real)
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ValueError(
+                    f"class_weight[{key!r}] is {value!r}; class weights must be finite "
+                    "numbers >= 0."
+                )
+        return [self.class_weight.get(c, 1.0) for c in classes]
 
     def _check_two_classes(self):
         if not self._multilabel and len(self.classes_) < 2:
@@ -1529,6 +1749,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
 
     def _validate_input(self, X, y, incremental, reset):
+        y = _numeric_targets(y)
         X, y = validate_data(
             self,
             X,

@@ -38,7 +38,14 @@ def constant(*, learning_rate_init, **_) -> Schedule:
 
 def invscaling(*, learning_rate_init, power_t, **_) -> Callable[[int, int], float]:
     """scikit-learn's ``learning_rate_init / (t + 1) ** power_t`` (per epoch)."""
-    return lambda step, t: learning_rate_init / (t + 1) ** power_t
+
+    def schedule(step, t):
+        try:
+            return learning_rate_init / (t + 1) ** power_t
+        except OverflowError:  # the divisor passed the largest float
+            return 0.0
+
+    return schedule
 
 
 def step_decay(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch, **_) -> Schedule:
@@ -75,15 +82,28 @@ def cosine_restarts(
     is ``restart_mult`` times the previous one.
     """
 
+    period = float(restart_epochs)
+    log_mult = math.log(restart_mult)
+
     def schedule(step):
-        # walk the periods: exact, where a closed form's logarithm can land a
-        # hair below a restart boundary
         epochs = step / steps_per_epoch
-        start, period = 0.0, float(restart_epochs)
-        while epochs >= start + period:
-            start += period
-            period *= restart_mult
-        return _cosine(learning_rate_min, learning_rate_init, (epochs - start) / period)
+        # the index k of the period that holds `epochs`, in closed form (a
+        # walk over the periods would cost one iteration per restart)
+        if restart_mult == 1.0:
+            k = math.floor(epochs / period)
+            start, length = k * period, period
+        else:
+            growth = min(epochs * (restart_mult - 1.0) / period, 1e300)
+            k = math.floor(math.log1p(growth) / log_mult)
+            length = period * restart_mult**k
+            start = (length - period) / (restart_mult - 1.0)
+        # rounding can put the estimate one period off at a boundary
+        if epochs >= start + length:
+            start, length = start + length, length * restart_mult
+        elif epochs < start:
+            length /= restart_mult
+            start -= length
+        return _cosine(learning_rate_min, learning_rate_init, (epochs - start) / length)
 
     return schedule
 

@@ -144,6 +144,15 @@ class TrainingState:
         return cls(optimizer=optimizer, stopping=StoppingState(**stopping), records=records, **data)
 
     # --- what the estimator shows ----------------------------------------
+    def _best_epoch(self) -> int | None:
+        """The epoch whose weights early stopping kept: the best-scoring one,
+        else (no score ever improved, e.g. all NaN) the last, 0 for none."""
+        if not self.early_stopping:
+            return None
+        if self.stopping.best_epoch is not None:
+            return self.stopping.best_epoch
+        return len(self.records)
+
     def fitted_attributes(self) -> dict:
         """The estimator's fitted attributes that this state determines."""
         history = {key: [r[i] for r in self.records] for i, key in enumerate(HISTORY_KEYS)}
@@ -156,5 +165,5 @@ class TrainingState:
             "best_loss_": self.stopping.best_loss,
             "validation_scores_": list(history["val_score"]) if self.early_stopping else None,
             "best_validation_score_": self.stopping.best_score,
-            "best_epoch_": self.stopping.best_epoch,
+            "best_epoch_": self._best_epoch(),
         }

@@ -148,17 +148,14 @@ class Validation:
 
 
 class VerboseLine:
-    """The ``verbose=1`` reporter: scikit-learn's line per epoch, plus the
-    validation loss and the epoch's mean rate."""
+    """The ``verbose`` reporter: scikit-learn's lines, exactly as its MLP
+    prints them."""
 
     def __init__(self, validation: bool):
         self.validation = validation
 
     def on_epoch_end(self, n_iter: int, record: EpochRecord, verdict) -> None:
-        line = f"Iteration {n_iter}, loss = {record.train_loss:.8f}"
-        if self.validation:
-            line += f", val_loss = {record.val_loss:.8f}"
-        print(f"{line}, learning_rate = {record.learning_rate:.3g}")
+        print(f"Iteration {n_iter}, loss = {record.train_loss:.8f}")
         if self.validation:
             print(f"Validation score: {record.val_score:f}")
         if verdict.action == STOP:

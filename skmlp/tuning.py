@@ -8,15 +8,31 @@ that ``fit`` would use.
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from .lr_finder import LRRangeTestResult
 
 __all__ = ["learning_rate_schedule", "lr_range_test"]
 
 
+@validate_params(
+    {
+        "estimator": "no_validation",  # checked below, with a hint for pipelines
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", None],
+        "start_lr": [Interval(Real, 0, np.inf, closed="neither")],
+        "end_lr": [Interval(Real, 0, np.inf, closed="neither")],
+        "num_iter": [Interval(Integral, 2, None, closed="left")],
+        "beta": [Interval(Real, 0, 1, closed="neither")],
+        "diverge": [Interval(Real, 1, np.inf, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def lr_range_test(
     estimator,
     X,
@@ -52,15 +68,16 @@ def lr_range_test(
     sample_weight : array-like of shape (n_samples,), default=None
         Per-sample weights.
     start_lr : float, default=1e-7
-        The first rate.
+        The first rate, finite and > 0.
     end_lr : float, default=10.0
-        The last rate, if the test gets that far.
+        The last rate, if the test gets that far: finite and > ``start_lr``.
     num_iter : int, default=100
-        Number of updates (and rates).
+        Number of updates (and rates), at least 2.
     beta : float, default=0.98
-        Smoothing factor of the moving average.
+        Smoothing factor of the moving average, in (0, 1).
     diverge : float, default=4.0
-        Stop once the smoothed loss exceeds this multiple of its minimum.
+        Stop once the smoothed loss exceeds this multiple of its minimum;
+        finite and > 1.
 
     Returns
     -------
@@ -77,10 +94,11 @@ def lr_range_test(
     >>> 1e-7 < result.suggestion < 10
     True
     """
-    if not 0 < start_lr < end_lr:
-        raise ValueError(f"Need 0 < start_lr < end_lr; got start_lr={start_lr}, end_lr={end_lr}.")
-    if int(num_iter) < 2:
-        raise ValueError(f"num_iter must be at least 2; got {num_iter}.")
+    if not start_lr < end_lr:
+        raise InvalidParameterError(
+            f"The 'end_lr' parameter of lr_range_test must be greater than start_lr="
+            f"{start_lr!r}; got {end_lr!r}."
+        )
     if not hasattr(estimator, "_range_test"):
         raise TypeError(
             "lr_range_test takes an skmlp MLPClassifier or MLPRegressor, got "

@@ -392,10 +392,10 @@ def test_warm_start_with_other_hidden_sizes_raises(digits):
         clf.fit(X, y)
 
 
-def test_lbfgs_fit_between_warm_starts_resets_the_optimizer(digits):
+def test_another_stochastic_solver_between_warm_starts_resets_the_optimizer(digits):
     X, y = digits
     clf = small(MLPClassifier, warm_start=True, max_iter=3).fit(X, y)
-    clf.set_params(solver="lbfgs").fit(X, y)
+    clf.set_params(solver="sgd").fit(X, y)
     clf.set_params(solver="adam").fit(X, y)
     # a fresh Adam state counts only this fit's steps
     assert TrainingState.from_dict(clf._train_state).optimizer["t"] == 3 * -(-len(X) // 200)

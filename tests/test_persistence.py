@@ -268,3 +268,134 @@ def test_classes_that_do_not_match_the_output_layer_raise(data, tmp_path):
     vars(est).update(classes_=binary.classes_, _target_type=binary._target_type)
     with pytest.raises(ValueError, match="classes_"):
         _load(_dumped(est, tmp_path))
+
+
+# --- the load-time check of every fitted attribute ------------------------------
+def _tampered(data, tmp_path, target="multiclass", *, schema=None, arrays=None, **params):
+    est = _fitted(data, target, **params)
+    path = _dumped(est, tmp_path)
+    with zipfile.ZipFile(path) as z:
+        tree = json.loads(z.read("schema.json"))
+    _rewrite(path, schema=schema, arrays=arrays(tree) if arrays else None)
+    return path
+
+
+def _json(value):
+    return {
+        "__class__": type(value).__name__,
+        "__module__": "builtins",
+        "__loader__": "JsonNode",
+        "content": json.dumps(value),
+        "is_json": True,
+    }
+
+
+def test_file_with_unsorted_classes_raises(data, tmp_path):
+    path = _tampered(
+        data, tmp_path, arrays=lambda t: {_attrs(t)["classes_"]["file"]: np.array([2, 1, 0])}
+    )
+    with pytest.raises(ValueError, match=r"classes_.*not sorted"):
+        _load(path)
+
+
+def test_file_with_duplicated_classes_raises(data, tmp_path):
+    path = _tampered(
+        data, tmp_path, arrays=lambda t: {_attrs(t)["classes_"]["file"]: np.array([0, 1, 1])}
+    )
+    with pytest.raises(ValueError, match=r"classes_.*not sorted and unique"):
+        _load(path)
+
+
+def test_file_with_classes_as_a_list_raises(data, tmp_path):
+    def to_list(tree):
+        _attrs(tree)["classes_"] = {
+            "__class__": "list",
+            "__module__": "builtins",
+            "__loader__": "ListNode",
+            "content": [_json(0), _json(1), _json(2)],
+        }
+
+    path = _tampered(data, tmp_path, schema=to_list)
+    with pytest.raises(ValueError, match="classes_ is not a 1-d array"):
+        _load(path)
+
+
+def test_file_with_nan_weights_raises(data, tmp_path):
+    def nan_coefs(tree):
+        node = _attrs(tree)["coefs_"]["content"][0]
+        bad = np.full((5, 6), np.nan)
+        return {node["file"]: bad}
+
+    path = _tampered(data, tmp_path, arrays=nan_coefs)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] holds non-finite values"):
+        _load(path)
+
+
+def test_file_without_any_network_arrays_raises(data, tmp_path):
+    def strip(tree):
+        for key in ("coefs_", "intercepts_", "n_outputs_", "out_activation_"):
+            _attrs(tree).pop(key)
+
+    path = _tampered(data, tmp_path, schema=strip)
+    with pytest.raises(ValueError, match=r"lacks.*coefs_"):
+        _load(path)
+
+
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("activation", "bogus", "activation 'bogus' is not one of"),
+        ("out_activation_", "bogus", "out_activation_='bogus'"),
+    ],
+)
+def test_file_with_unknown_names_raises(data, tmp_path, key, value, match):
+    path = _tampered(data, tmp_path, schema=lambda t: _attrs(t).__setitem__(key, _json(value)))
+    with pytest.raises(ValueError, match=match):
+        _load(path)
+
+
+def test_regressor_file_with_an_unknown_loss_raises(data, tmp_path):
+    path = _tampered(
+        data, tmp_path, "regression", schema=lambda t: _attrs(t).__setitem__("loss", _json("l7"))
+    )
+    with pytest.raises(ValueError, match="loss 'l7' is not a loss of MLPRegressor"):
+        _load(path, MLPRegressor)
+
+
+def test_file_with_a_wrong_shaped_optimizer_moment_raises(data, tmp_path):
+    def bad_moment(tree):
+        moment = _attrs(tree)["_train_state"]["content"]["optimizer"]["content"]["m"]
+        return {moment["file"]: np.zeros(7)}
+
+    path = _tampered(data, tmp_path, arrays=bad_moment)
+    with pytest.raises(ValueError, match=r"optimizer\['m'\] has shape \(7,\)"):
+        _load(path)
+
+
+def test_file_with_history_lists_of_other_lengths_raises(data, tmp_path):
+    path = _tampered(
+        data,
+        tmp_path,
+        schema=lambda t: _attrs(t)["history_"]["content"]["time"]["content"].pop(),
+    )
+    with pytest.raises(ValueError, match="history_ does not hold lists of equal length"):
+        _load(path)
+
+
+def test_file_with_feature_names_of_another_length_raises(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(
+        n_samples=60, n_features=4, n_informative=3, n_redundant=0, random_state=0
+    )
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = MLPClassifier((3,), max_iter=3, random_state=0).fit(frame, y)
+    path = _dumped(est, tmp_path)
+
+    def drop_a_name(tree):
+        node = _attrs(tree)["feature_names_in_"]  # an object array, kept as JSON
+        node["content"].pop()
+        node["shape"] = {**node["shape"], "content": [_json(3)]}
+
+    _rewrite(path, schema=drop_a_name)
+    with pytest.raises(ValueError, match="feature_names_in_"):
+        _load(path)

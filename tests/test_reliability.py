@@ -26,7 +26,6 @@ from skmlp import DivergenceWarning, MLPClassifier, MLPRegressor, lr_range_test
 from skmlp.activations import ACTIVATIONS
 from skmlp.network import Network
 from skmlp.optimizers import SGD, Adam
-from skmlp.progress import ProgressBar
 from skmlp.state import TrainingState
 from skmlp.trainer import Checkpoint, TrainingData, Validation, finite_on
 
@@ -50,7 +49,6 @@ POINTS = {
     "validation": (Validation, "__call__", "before"),
     "commit": (Checkpoint, "save", "before"),
     "epoch_line": (builtins, "print", "before"),
-    "progress": (ProgressBar, "on_epoch_end", "before"),
 }
 
 APPLICABLE = {
@@ -59,7 +57,7 @@ APPLICABLE = {
     "lbfgs": ["validate_input", "weight_setup", "mid_batch"],  # mid_batch: the objective
     "partial_fit": ["validate_input", "weight_setup", "mid_batch", "after_update", "commit"],
     "verbose_1": ["mid_batch", "validation", "epoch_line"],
-    "verbose_2": ["mid_batch", "progress"],
+    "verbose_2": ["mid_batch", "epoch_line"],
 }
 
 
