@@ -34,11 +34,14 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
+    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
+from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .lr_finder import LRRangeTestResult, run_range_test
@@ -90,8 +93,8 @@ _DECAYING_SCHEDULES = {
 _VANISHING_RATE = 1e-12
 
 
-def _numeric_targets(y):
-    """Regression targets as floats, or a ValueError that names ``y``."""
+def _numeric_targets(y, name: str = "y"):
+    """Regression targets as floats, or a ValueError that names them."""
     if y is None or (hasattr(y, "dtype") and y.dtype.kind in "biuf"):
         return y
     try:
@@ -99,7 +102,7 @@ def _numeric_targets(y):
         return y if array.dtype.kind in "biuf" else array.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"y must hold numbers for a regression; converting it to float failed: {exc}"
+            f"{name} must hold numbers for a regression; converting it to float failed: {exc}"
         ) from exc
 
 
@@ -112,6 +115,74 @@ _FITTED_ATTRIBUTES = (
     "n_features_in_",
     "out_activation_",
 )
+
+
+# the attributes a copy of the estimator needs to predict (besides the weights)
+_PREDICTION_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_names_in_",
+    "n_outputs_",
+    "n_layers_",
+    "out_activation_",
+    "classes_",
+    "_target_type",
+    "_multilabel",
+    "_fitted_with",
+)
+
+
+class _FitCall(NamedTuple):
+    """One call of ``fit`` or ``partial_fit``, as given."""
+
+    X: object
+    y: object
+    sample_weight: object = None
+    incremental: bool = False
+    classes: object = None
+    X_val: object = None
+    y_val: object = None
+    sample_weight_val: object = None
+
+
+class _Hooks:
+    """The scikit-learn callback tasks of one fit (nothing without callbacks)."""
+
+    def __init__(self, context, owner, fitted):
+        self.context, self.owner, self.fitted = context, owner, fitted
+        self.active = context is not None and bool(getattr(owner, "_skl_callbacks", None))
+        self.X = self.y = self.metadata = None
+
+    def begin(self, data: TrainingData, y) -> None:
+        if self.context is None:
+            return
+        self.X, self.y = data.X, y
+        sw = data.sample_weight
+        self.metadata = None if sw is None else {"sample_weight": sw}
+        self.context.call_on_fit_task_begin(
+            estimator=self.owner, X=self.X, y=self.y, metadata=self.metadata
+        )
+
+    def bridge(self, data: TrainingData, task_name: str, y) -> list:
+        """The reporter that turns epochs into subtasks, on the training rows
+        ``data`` (labelled ``y``)."""
+        if not self.active:
+            return []
+        sw = data.sample_weight
+        metadata = None if sw is None else {"sample_weight": sw}
+        return [
+            CallbackBridge(self.context, self.owner, self.fitted, data.X, y, metadata, task_name)
+        ]
+
+    def end(self, params: np.ndarray, n_iter: int) -> None:
+        if self.context is None:
+            return
+        self.context.call_on_fit_task_end(
+            estimator=self.owner,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
+            reconstruction_attributes=lambda: self.fitted(params, n_iter),
+        )
 
 
 class _Problem(NamedTuple):
@@ -404,7 +475,7 @@ _ATTRIBUTES_DOC = """\
         ``history_``) whose weights were restored; ``None`` otherwise."""
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     _output_links = frozenset(_LINK_TO_LOSS)
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -577,6 +648,11 @@ class _BaseMLP(BaseEstimator):
         other.__dict__ = {**self.__dict__, **attributes}
         return other
 
+    def __copy__(self):
+        # scikit-learn's callbacks copy the estimator to reconstruct a fitted
+        # one mid-fit; that copy must not run the load-time state check
+        return self._copy()
+
     def _standin(self, net: Network, params: np.ndarray):
         """A frozen fitted copy that predicts with ``params`` (for scorers
         during training). Feature names are left out: it is handed
@@ -611,14 +687,20 @@ class _BaseMLP(BaseEstimator):
         return np.dtype(np.float64)
 
     # --- fitting: a transaction -----------------------------------------
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(self, call: _FitCall):
         """Train a private copy, then commit every fitted attribute at once.
 
         Validation, encoding and training all happen on the copy; an error
         or an interrupt before the commit leaves this estimator as it was.
+        The callback context lives on this estimator (its teardown must find
+        it whatever happens); the hooks are told about this estimator too.
         """
+        context = self._init_callback_context(
+            task_name="partial_fit" if call.incremental else "fit",
+            max_subtasks=self._max_subtasks(call.incremental),
+        )
         work = self._copy()
-        outcome = work._train(X, y, sample_weight, incremental, classes)
+        outcome = work._train(call, context, owner=self)
         self.__dict__ = work.__dict__  # the commit: one assignment
         if outcome.stop_reason == "diverged":
             warnings.warn(outcome.message, DivergenceWarning, stacklevel=4)
@@ -628,15 +710,57 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(outcome.message, ConvergenceWarning, stacklevel=4)
         return self
 
-    def _train(self, X, y, sample_weight, incremental, classes):
-        problem = self._prepare(X, y, sample_weight, incremental, classes)
+    def _max_subtasks(self, incremental: bool) -> int:
         if self.solver == "lbfgs":
-            outcome = self._train_lbfgs(problem)
+            return self.max_iter + 1  # scipy's callback opens one iteration too many
+        return 1 if incremental else self.max_iter
+
+    def _train(self, call: _FitCall, context, owner):
+        self._check_held_out_arguments(call)
+        problem = self._prepare(call.X, call.y, call.sample_weight, call.incremental, call.classes)
+        hooks = _Hooks(context, owner, self._reconstruction(problem.net))
+        hooks.begin(problem.data, self._decode(problem.data.Y))
+        if self.solver == "lbfgs":
+            outcome = self._train_lbfgs(problem, hooks)
         else:
-            outcome = self._train_stochastic(problem, incremental)
+            outcome = self._train_stochastic(problem, call, hooks)
         self.coefs_, self.intercepts_ = problem.net.views(problem.params)
         self.n_iter_, self.loss_ = outcome.n_iter, outcome.loss
+        hooks.end(problem.params, outcome.n_iter)
         return outcome
+
+    def _check_held_out_arguments(self, call: _FitCall) -> None:
+        if (call.X_val is None) != (call.y_val is None):
+            raise ValueError("X_val and y_val must be given together, or not at all.")
+        if call.X_val is None:
+            if call.sample_weight_val is not None:
+                raise ValueError("sample_weight_val is given without X_val and y_val.")
+            return
+        if call.incremental:
+            raise ValueError(
+                "partial_fit does not take X_val and y_val: they are for early stopping, "
+                "which partial_fit does not do."
+            )
+        if self.solver == "lbfgs" or not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are only used for early stopping, but "
+                + (
+                    "solver='lbfgs' does not stop early."
+                    if self.solver == "lbfgs"
+                    else "early_stopping=False. Set early_stopping=True, or leave them out."
+                )
+            )
+
+    def _reconstruction(self, net: Network):
+        """``fitted(params, n_iter) -> dict``: what makes a copy of the estimator
+        predict with ``params`` (the callbacks' ``fitted_estimator``)."""
+
+        def fitted(params: np.ndarray, n_iter: int) -> dict:
+            coefs, intercepts = net.views(params)
+            kept = {k: v for k, v in vars(self).items() if k in _PREDICTION_ATTRIBUTES}
+            return {**kept, "coefs_": coefs, "intercepts_": intercepts, "n_iter_": n_iter}
+
+        return fitted
 
     def _start_partial_fit(self, y, classes) -> None:
         """Learn what a first ``partial_fit`` call must be told (classes)."""
@@ -759,19 +883,25 @@ class _BaseMLP(BaseEstimator):
             )
         return min(self.batch_size, n)
 
-    def _train_lbfgs(self, p: _Problem) -> Outcome:
+    def _train_lbfgs(self, p: _Problem, hooks: _Hooks) -> Outcome:
         step = Step(
             p.net, p.net.workspace(p.data.X.shape[0], p.params), None, (), self.alpha, self.l1_ratio
         )
-        outcome = run_lbfgs(
-            step,
-            p.params,
-            p.data,
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            tol=self.tol,
-            verbose=bool(self.verbose),
-        )
+        reporters = [VerboseLine(validation=False)] if self.verbose else []
+        reporters += hooks.bridge(p.data, "lbfgs-iter", hooks.y)
+        try:
+            outcome = run_lbfgs(
+                step,
+                p.params,
+                p.data,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                reporters=reporters,
+            )
+        finally:
+            for reporter in reporters:
+                reporter.close()
         # a later stochastic warm start begins afresh, and the records of an
         # earlier stochastic fit no longer describe this model
         self._train_state = None
@@ -779,11 +909,14 @@ class _BaseMLP(BaseEstimator):
             self.__dict__.pop(name, None)
         return outcome
 
-    def _train_stochastic(self, p: _Problem, incremental: bool) -> Outcome:
+    def _train_stochastic(self, p: _Problem, call: _FitCall, hooks: _Hooks) -> Outcome:
+        incremental = call.incremental
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True.")
         data, validation = p.data, None
-        if self.early_stopping:
+        if call.X_val is not None:
+            validation = self._given_validation_set(p, call)
+        elif self.early_stopping:
             data, validation = self._validation_set(p)
         batch_size = self._batch_size(data.X.shape[0])
         optimizer = self._optimizer()
@@ -791,6 +924,8 @@ class _BaseMLP(BaseEstimator):
         config = self._training_config(
             p, state, data, batch_size, optimizer, validation, incremental
         )
+        y_train = hooks.y if data is p.data else self._decode(data.Y) if hooks.active else None
+        config.reporters = [*config.reporters, *hooks.bridge(data, "epoch", y_train)]
         try:
             outcome = run_stochastic(config, state, p.params, data, p.rng)
         finally:
@@ -973,6 +1108,33 @@ class _BaseMLP(BaseEstimator):
         return TrainingData(X_train, Y_train, sw_train), Validation(
             p.net, held_out, self._validation_score(p.net, held_out)
         )
+
+    def _given_validation_set(self, p: _Problem, call: _FitCall) -> Validation:
+        """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
+        training rows, as the validation hook."""
+        X_val = validate_data(
+            self,
+            call.X_val,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        dtype = p.params.dtype
+        if X_val.dtype != dtype:
+            X_val = X_val.astype(dtype)
+        Y_val = self._encode_held_out(call.y_val)
+        if Y_val.ndim == 1:
+            Y_val = Y_val.reshape(-1, 1)
+        if Y_val.dtype != bool:
+            Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
+        check_consistent_length(X_val, Y_val)
+        if Y_val.shape[1] != p.data.Y.shape[1]:
+            raise ValueError(f"y_val has {Y_val.shape[1]} outputs but y has {p.data.Y.shape[1]}.")
+        sw_val = call.sample_weight_val
+        if sw_val is not None:
+            sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype, ensure_non_negative=True)
+        held_out = TrainingData(X_val, Y_val, sw_val)
+        return Validation(p.net, held_out, self._validation_score(p.net, held_out))
 
     def _validation_score(self, net: Network, held_out: TrainingData):
         """``score(pred, params)`` for the validation hook, by ``scoring``.
@@ -1427,6 +1589,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._multilabel = target_type == "multilabel-indicator"
         self._check_two_classes()
 
+    def _encode_held_out(self, y_val) -> np.ndarray:
+        """Validation labels encoded like ``y``; a label ``y`` lacks is an error."""
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        if y_val.ndim == 2 and y_val.shape[1] == 1 and not self._multilabel:
+            y_val = column_or_1d(y_val)
+        if self._multilabel:
+            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y_val must be a label-indicator matrix with {len(self.classes_)} "
+                    f"columns, as y is; got shape {y_val.shape}."
+                )
+        else:
+            try:
+                unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+            except TypeError as exc:  # labels that cannot be sorted together
+                raise ValueError(f"y_val holds labels that are not classes of y ({exc}).") from exc
+            if len(unseen):
+                raise ValueError(
+                    f"y_val has labels {unseen.tolist()} that are not in y; the classes "
+                    f"are {self.classes_.tolist()}."
+                )
+        return self._encode(y_val)
+
     def _encode(self, y) -> np.ndarray:
         """Targets as a boolean indicator matrix, one column per output."""
         if self._multilabel:
@@ -1502,8 +1687,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_on(self, pred, y, sample_weight) -> float:
         return accuracy_score(y, self._decode(pred), sample_weight=sample_weight)
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data ``X`` and labels ``y``.
 
         Parameters
@@ -1513,18 +1699,39 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels, or a label-indicator matrix for multilabel targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights, non-negative.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set for ``early_stopping``, used instead of the
+            ``validation_fraction`` split (HistGradientBoosting's convention).
+            Needs ``early_stopping=True``, a stochastic solver and ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The labels of ``X_val``; every label must be a class of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows, for the validation loss and score.
 
         Returns
         -------
         self : MLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(
+            _FitCall(X, y, sample_weight, False, None, X_val, y_val, sample_weight_val)
+        )
 
     @available_if(_stochastic)
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        classes=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Run one epoch over ``(X, y)`` (stochastic solvers only).
 
         Parameters
@@ -1537,13 +1744,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Per-sample weights.
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever appear; required on the first call.
+        X_val, y_val, sample_weight_val : None
+            Not supported: ``partial_fit`` does no early stopping. Given,
+            they raise a ValueError.
 
         Returns
         -------
         self : MLPClassifier
             The updated estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+        return self._fit(
+            _FitCall(X, y, sample_weight, True, classes, X_val, y_val, sample_weight_val)
+        )
 
     def _start_partial_fit(self, y, classes) -> None:
         if _check_partial_fit_first_call(self, classes):
@@ -1769,14 +1981,24 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss_name(self, Y) -> str:
         return self.loss
 
+    def _encode_held_out(self, y_val) -> np.ndarray:
+        """Validation targets as floats, checked like ``y``."""
+        y_val = check_array(
+            _numeric_targets(y_val, "y_val"), ensure_2d=False, dtype=np.float64, input_name="y_val"
+        )
+        if self.loss == "poisson" and np.any(y_val < 0):
+            raise ValueError("loss='poisson' requires y_val >= 0; y_val has negative values.")
+        return y_val
+
     def _decode(self, Y):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _score_on(self, pred, y, sample_weight) -> float:
         return r2_score(y, self._decode(pred), sample_weight=sample_weight)
 
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data ``X`` and targets ``y``.
 
         Parameters
@@ -1786,18 +2008,31 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights, non-negative.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set for ``early_stopping``, used instead of the
+            ``validation_fraction`` split (HistGradientBoosting's convention).
+            Needs ``early_stopping=True``, a stochastic solver and ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows, for the validation loss and score.
 
         Returns
         -------
         self : MLPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(
+            _FitCall(X, y, sample_weight, False, None, X_val, y_val, sample_weight_val)
+        )
 
     @available_if(_stochastic)
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None
+    ):
         """Run one epoch over ``(X, y)`` (stochastic solvers only).
 
         Parameters
@@ -1808,13 +2043,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights.
+        X_val, y_val, sample_weight_val : None
+            Not supported: ``partial_fit`` does no early stopping. Given,
+            they raise a ValueError.
 
         Returns
         -------
         self : MLPRegressor
             The updated estimator.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(_FitCall(X, y, sample_weight, True, None, X_val, y_val, sample_weight_val))
 
     def predict(self, X):
         """Predict targets.

@@ -14,8 +14,9 @@ one. Parameters are handed back only once verified: their predictions and
 loss on the training data are finite.
 
 How a fit ends is reported, never raised: ``Outcome.stop_reason`` is one of
-``'converged'``, ``'max_iter'``, ``'diverged'``, ``'interrupted'`` or
-``'incremental'`` (one epoch of ``partial_fit``). A ``KeyboardInterrupt``
+``'converged'``, ``'max_iter'``, ``'diverged'``, ``'interrupted'``,
+``'callback'`` (a reporter asked to stop) or ``'incremental'`` (one epoch of
+``partial_fit``). A ``KeyboardInterrupt``
 before the first completed epoch (or L-BFGS iteration) has nothing to keep
 and propagates.
 """
@@ -154,14 +155,19 @@ class VerboseLine:
     def __init__(self, validation: bool):
         self.validation = validation
 
-    def on_epoch_end(self, n_iter: int, record: EpochRecord, verdict) -> None:
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self, n_iter: int, record: EpochRecord, verdict, params) -> bool:
         print(f"Iteration {n_iter}, loss = {record.train_loss:.8f}")
         if self.validation:
             print(f"Validation score: {record.val_score:f}")
-        if verdict.action == STOP:
+        action = None if verdict is None else verdict.action  # None: an L-BFGS iteration
+        if action == STOP:
             print(f"{verdict.message} Stopping.")
-        elif verdict.action == REDUCE:
+        elif action == REDUCE:
             print(verdict.message)
+        return False
 
     def close(self) -> None:
         pass
@@ -174,8 +180,11 @@ class TrainingConfig:
     ``schedule(step, t)`` gives the rate of each update before the stopping
     rule's scaling; ``stopping`` is a rule of :mod:`skmlp.stopping`;
     ``validation`` (or ``None``) scores each epoch; ``reporters`` are told
-    about each committed epoch, in order. ``incremental`` runs one epoch
-    (``partial_fit``).
+    when each epoch begins (``on_epoch_begin()``) and, in order, about each
+    committed one (``on_epoch_end(n_iter, record, verdict, params) -> bool``,
+    with the parameters a fit stopped then would keep; a true return stops
+    training after that epoch), and ``close()`` at the end. ``incremental``
+    runs one epoch (``partial_fit``).
     """
 
     step: Step
@@ -338,6 +347,8 @@ def run_stochastic(
         try:
             while n_iter < config.max_iter:
                 started = time.perf_counter()
+                for reporter in config.reporters:
+                    reporter.on_epoch_begin()
                 loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
                     reason, message = "diverged", _diverged(n_iter, rate)
@@ -347,10 +358,13 @@ def run_stochastic(
                 state.records.append(record)
                 checkpoints.commit(params, state)
                 n_iter += 1
-                for reporter in config.reporters:
-                    reporter.on_epoch_end(n_iter, record, verdict)
+                kept = _kept_params(config, state, params)
+                asked = [r.on_epoch_end(n_iter, record, verdict, kept) for r in config.reporters]
                 if verdict.action == STOP:
                     reason, message = "converged", verdict.message
+                    break
+                if any(asked):
+                    reason, message = "callback", "Training stopped by a callback."
                     break
                 if config.incremental:
                     break
@@ -366,6 +380,12 @@ def run_stochastic(
     if reason in ("diverged", "interrupted"):
         checkpoints.last.restore(params, state)
     return _settle(config, state, params, data, checkpoints, reason, message)
+
+
+def _kept_params(config: TrainingConfig, state: TrainingState, params: np.ndarray):
+    """The parameters a fit stopped now would keep (the best validated ones)."""
+    best = state.stopping.best_params
+    return best if config.validation is not None and best is not None else params
 
 
 def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches, rng):
@@ -460,7 +480,7 @@ def run_lbfgs(
     max_iter: int,
     max_fun: int,
     tol: float,
-    verbose: bool = False,
+    reporters: Sequence = (),
 ) -> Outcome:
     """Minimize the full-batch objective with scipy's L-BFGS-B, in place.
 
@@ -468,7 +488,9 @@ def run_lbfgs(
     for all rows). scipy iterates in float64; the network is evaluated in
     ``params.dtype``, so a float32 model stays float32. The parameters with
     the lowest finite loss evaluated so far are kept when the loss becomes
-    non-finite or the user interrupts.
+    non-finite or the user interrupts. ``reporters`` hear of each iteration
+    as of an epoch (``record`` is the iteration's loss only), and may stop
+    it.
     """
     best = {"loss": math.inf, "params": params.copy()}
     n_iter = 0
@@ -485,9 +507,16 @@ def run_lbfgs(
     def callback(intermediate_result):
         nonlocal n_iter
         n_iter += 1
-        if verbose:
-            print(f"Iteration {n_iter}, loss = {intermediate_result.fun:.8f}")
+        x = intermediate_result.x.astype(params.dtype)
+        record = EpochRecord(n_iter, float(intermediate_result.fun), *(math.nan,) * 4)
+        stop = [r.on_epoch_end(n_iter, record, None, x) for r in reporters]
+        if any(stop):
+            raise StopIteration  # scipy ends the minimization, keeping x
+        for reporter in reporters:
+            reporter.on_epoch_begin()
 
+    for reporter in reporters:
+        reporter.on_epoch_begin()
     try:
         result = scipy.optimize.minimize(
             fun,
@@ -518,6 +547,8 @@ def run_lbfgs(
             "L-BFGS produced a non-finite loss; the parameters with the lowest finite "
             "loss were kept. Standardize the inputs or increase alpha.",
         )
+    if result.status == 99:  # a reporter raised StopIteration
+        return Outcome(int(result.nit), loss, "callback", "Training stopped by a callback.")
     if result.status == 0:
         return Outcome(int(result.nit), loss, "converged", str(result.message))
     return Outcome(
