@@ -44,6 +44,7 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
+from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
 from .optimizers import OPTIMIZERS, update_transforms
@@ -91,6 +92,17 @@ _DECAYING_SCHEDULES = {
     "invscaling": ("power_t", ()),
 }
 _VANISHING_RATE = 1e-12
+
+
+def _check_target_domain(loss: str, y: np.ndarray, name: str) -> None:
+    """The targets a loss with a log link can take: Poisson y >= 0, gamma y > 0."""
+    if loss == "poisson" and np.any(y < 0):
+        raise ValueError(f"loss='poisson' requires {name} >= 0; {name} has negative values.")
+    if loss == "gamma" and not np.all(y > 0):
+        raise ValueError(
+            f"loss='gamma' requires {name} > 0; {name} has values <= 0 (the gamma "
+            "deviance is undefined there)."
+        )
 
 
 def _numeric_targets(y, name: str = "y"):
@@ -243,7 +255,7 @@ _PARAMETERS_DOC = """\
         ``min(200, n_samples)``. ``n_samples`` gives full-batch gradient
         descent and ``1`` online SGD. Ignored by ``'lbfgs'``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'step', \
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'plateau', 'step', \
 'exponential', 'cosine', 'cosine_restarts', 'cyclic', 'one_cycle'}, \
 default='constant'
         Learning-rate schedule. scikit-learn's three apply to
@@ -251,7 +263,9 @@ default='constant'
         ``learning_rate_init / (t_ + 1) ** power_t`` each epoch;
         ``'adaptive'`` divides the rate by 5 whenever the stopping rule would
         otherwise stop training, until it falls below 1e-6. The others apply
-        to every stochastic solver: ``'step'`` multiplies the rate by
+        to every stochastic solver: ``'plateau'`` is ``'adaptive'`` for any
+        solver, dividing by ``plateau_factor`` until the rate falls below
+        ``learning_rate_min``; ``'step'`` multiplies the rate by
         ``decay_rate`` every ``decay_epochs`` epochs; ``'exponential'`` by
         ``decay_rate ** (epoch / decay_epochs)``; ``'cosine'`` anneals it to
         ``learning_rate_min`` over ``max_iter`` epochs; ``'cosine_restarts'``
@@ -413,7 +427,17 @@ default='constant'
         validation loss (lower is better), any other string a scorer name
         (``sklearn.metrics.get_scorer``), or a callable
         ``scorer(estimator, X, y)``. The best-scoring weights are restored
-        at the end and ``best_epoch_`` says which epoch they came from."""
+        at the end and ``best_epoch_`` says which epoch they came from.
+
+    max_grad_norm : float or None, default=None
+        When set, each batch's gradient (penalty included) is rescaled to a
+        global L2 norm of at most this value before the optimizer's step;
+        ``history_['clipped']`` counts the rescaled steps of each epoch.
+        Stochastic solvers only (``'lbfgs'`` ignores it).
+
+    plateau_factor : float, default=5.0
+        What ``learning_rate='plateau'`` divides the rate by on a plateau;
+        greater than 1."""
 
 _ATTRIBUTES_DOC = """\
     loss_ : float
@@ -466,7 +490,8 @@ _ATTRIBUTES_DOC = """\
     history_ : dict of lists
         One entry per epoch: ``epoch``, ``train_loss``, ``val_loss`` and
         ``val_score`` (NaN without ``early_stopping``), ``learning_rate``
-        (the mean rate of the epoch's updates) and ``time`` (seconds).
+        (the mean rate of the epoch's updates), ``time`` (seconds) and
+        ``clipped`` (steps rescaled by ``max_grad_norm``).
         Stochastic solvers only; ``pandas.DataFrame(est.history_)`` is the
         learning curve.
 
@@ -521,6 +546,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "scoring": [None, str, callable],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "plateau_factor": [Interval(Real, 1, None, closed="neither")],
     }
 
     def __init__(
@@ -566,6 +593,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         l1_ratio,
         dropout,
         scoring,
+        max_grad_norm,
+        plateau_factor,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -608,6 +637,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self.l1_ratio = l1_ratio
         self.dropout = dropout
         self.scoring = scoring
+        self.max_grad_norm = max_grad_norm
+        self.plateau_factor = plateau_factor
 
     # subclasses supply these
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
@@ -615,6 +646,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _loss_name(self, Y) -> str:  # pragma: no cover
         raise NotImplementedError
+
+    def _make_loss(self, Y) -> Loss:
+        return make_loss(self._loss_name(Y))
+
+    def _training_targets(self, Y: np.ndarray, dtype) -> np.ndarray:
+        """The targets the loss trains on (the classifier smooths them)."""
+        return Y
 
     def _score_on(self, X, y, sample_weight) -> float:  # pragma: no cover
         raise NotImplementedError
@@ -797,7 +835,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         dropout = self._dropout_rates(len(hidden))
         if self.solver == "lbfgs":
             dropout = 0.0  # documented: L-BFGS trains without dropout
-        net = Network(units, self.activation, self._loss_name(Y), dropout)
+        net = Network(units, self.activation, self._make_loss(Y), dropout)
         sample_weight = self._weigh_classes(Y, sample_weight, dtype)
 
         if first_pass:
@@ -868,6 +906,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             alpha=self.alpha,
             l1_ratio=self.l1_ratio,
+            max_grad_norm=self.max_grad_norm,
         )
         ws = net.workspace(batch_size, params)
         return Step(net, ws, optimizer, transforms, self.alpha, self.l1_ratio, dropout_rng)
@@ -889,11 +928,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
         reporters = [VerboseLine(validation=False)] if self.verbose else []
         reporters += hooks.bridge(p.data, "lbfgs-iter", hooks.y)
+        targets = self._training_targets(p.data.Y, p.data.X.dtype)
+        data = TrainingData(p.data.X, targets, p.data.sample_weight)
         try:
             outcome = run_lbfgs(
                 step,
                 p.params,
-                p.data,
+                data,
                 max_iter=self.max_iter,
                 max_fun=self.max_fun,
                 tol=self.tol,
@@ -918,13 +959,17 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             validation = self._given_validation_set(p, call)
         elif self.early_stopping:
             data, validation = self._validation_set(p)
+        y_train = None
+        if hooks.active:
+            y_train = hooks.y if data is p.data else self._decode(data.Y)
+        targets = self._training_targets(data.Y, data.X.dtype)
+        data = TrainingData(data.X, targets, data.sample_weight)
         batch_size = self._batch_size(data.X.shape[0])
         optimizer = self._optimizer()
         state = self._resumed_state(p, data, batch_size, optimizer, incremental)
         config = self._training_config(
             p, state, data, batch_size, optimizer, validation, incremental
         )
-        y_train = hooks.y if data is p.data else self._decode(data.Y) if hooks.active else None
         config.reporters = [*config.reporters, *hooks.bridge(data, "epoch", y_train)]
         try:
             outcome = run_stochastic(config, state, p.params, data, p.rng)
@@ -968,10 +1013,14 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         dropout_rng = None
         if any(p.net.dropout):  # drawn only then, so other fits keep sklearn's stream
             dropout_rng = np.random.default_rng(p.rng.randint(np.iinfo(np.int32).max))
-        rule = (ValidationScoreRule if self.early_stopping else TrainingLossRule)(
-            self.tol, self.n_iter_no_change
+        # epochs before the schedule's first peak do not count as no improvement
+        start_from = 0 if incremental else len(state.records) + math.ceil(self._peak_epoch())
+        rule = (ValidationScoreRule if validation is not None else TrainingLossRule)(
+            self.tol, self.n_iter_no_change, start_from
         )
-        if self.solver == "sgd" and self.learning_rate == "adaptive":
+        if self.learning_rate == "plateau":
+            rule = ReduceOnPlateau(rule, self.plateau_factor, self.learning_rate_min)
+        elif self.solver == "sgd" and self.learning_rate == "adaptive":
             rule = ReduceOnPlateau(rule)  # scikit-learn's factor 5, down to 1e-6
         reporters = [VerboseLine(validation is not None)] if self.verbose else []
         return TrainingConfig(
@@ -985,6 +1034,15 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             validation=validation,
             reporters=reporters,
         )
+
+    def _peak_epoch(self) -> float:
+        """The epoch at which the schedule's rate first peaks (0: it starts there)."""
+        peak = float(self.warmup_epochs)
+        if self.learning_rate == "one_cycle":
+            peak = max(peak, self.peak_fraction * self.max_iter)
+        elif self.learning_rate == "cyclic":
+            peak = max(peak, float(self.half_cycle_epochs))
+        return peak
 
     def _schedule_settings(self, lr_init: float, steps_per_epoch: int) -> dict:
         lr_max = self.learning_rate_max if self.learning_rate_max is not None else 10 * lr_init
@@ -1068,7 +1126,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         """The learning-rate range test on a fresh network (``lr_range_test``)."""
         p = self._prepare(X, y, sample_weight, incremental=False)
         batch_size = self._batch_size(p.data.X.shape[0])
-        return self._run_range_test(p.net, p.params, p.data, batch_size, p.rng, **settings)
+        targets = self._training_targets(p.data.Y, p.data.X.dtype)
+        data = TrainingData(p.data.X, targets, p.data.sample_weight)
+        return self._run_range_test(p.net, p.params, data, batch_size, p.rng, **settings)
 
     def _run_range_test(self, net, params, data, batch_size, rng, **settings):
         # the step fit would take: penalty, transforms and dropout included
@@ -1105,9 +1165,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 "or the size of your dataset."
             )
         held_out = TrainingData(X_val, Y_val, sw_val)
-        return TrainingData(X_train, Y_train, sw_train), Validation(
-            p.net, held_out, self._validation_score(p.net, held_out)
-        )
+        return TrainingData(X_train, Y_train, sw_train), self._validation_hook(p.net, held_out)
 
     def _given_validation_set(self, p: _Problem, call: _FitCall) -> Validation:
         """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
@@ -1134,7 +1192,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if sw_val is not None:
             sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype, ensure_non_negative=True)
         held_out = TrainingData(X_val, Y_val, sw_val)
-        return Validation(p.net, held_out, self._validation_score(p.net, held_out))
+        return self._validation_hook(p.net, held_out)
+
+    def _validation_hook(self, net: Network, held_out: TrainingData) -> Validation:
+        """Score ``held_out`` on the true labels; its loss on the trained targets."""
+        score = self._validation_score(net, held_out)
+        targets = self._training_targets(held_out.Y, held_out.X.dtype)
+        return Validation(net, TrainingData(held_out.X, targets, held_out.sample_weight), score)
 
     def _validation_score(self, net: Network, held_out: TrainingData):
         """``score(pred, params)`` for the validation hook, by ``scoring``.
@@ -1353,6 +1417,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         dict maps class labels to weights (missing classes weigh 1; a key
         that is not a class is an error).
 
+    label_smoothing : float, default=0.0
+        Label smoothing ``eps`` in [0, 1): the training targets become
+        ``(1 - eps) * y + eps / K`` (``K`` classes for a softmax output, 2
+        for each logistic one). ``loss_``, ``loss_curve_`` and ``history_``
+        then report the smoothed objective; scores and scorers use the true
+        labels.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -1395,6 +1466,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
     _output_links = frozenset({"softmax", "logistic"})
 
@@ -1482,7 +1554,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         l1_ratio=0.0,
         dropout=0.0,
         scoring=None,
+        max_grad_norm=None,
+        plateau_factor=5.0,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1526,8 +1601,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             l1_ratio=l1_ratio,
             dropout=dropout,
             scoring=scoring,
+            max_grad_norm=max_grad_norm,
+            plateau_factor=plateau_factor,
         )
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -1674,6 +1752,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self._target_type == "multiclass":
             return "log_loss"
         return "binary_log_loss"
+
+    def _training_targets(self, Y: np.ndarray, dtype) -> np.ndarray:
+        """``(1 - eps) * Y + eps / K`` with ``label_smoothing=eps``: ``K``
+        classes under a softmax, 2 for each logistic output."""
+        eps = float(self.label_smoothing)
+        if eps == 0.0:
+            return Y
+        n_classes = Y.shape[1] if self._target_type == "multiclass" else 2
+        return (Y * (1.0 - eps) + eps / n_classes).astype(dtype)
 
     def _decode(self, Y):
         """Labels from network outputs: threshold 0.5 (binary, multilabel) or
@@ -1825,18 +1912,31 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     __doc__ = f"""Multi-layer perceptron regressor, a drop-in for scikit-learn's.
 
-    Minimizes half the squared error (identity output) or the half Poisson
-    deviance (exponential output) with Adam, SGD or L-BFGS, using skmlp's
+    Minimizes half the squared error (identity output), the half Poisson
+    deviance (exponential output) or one of the robust, quantile and gamma
+    losses scikit-learn's MLP lacks, with Adam, SGD or L-BFGS, using skmlp's
     own numpy backpropagation engine. Every parameter of
     :class:`sklearn.neural_network.MLPRegressor` exists with the same name,
     default and meaning.
 
     Parameters
     ----------
-    loss : {{'squared_error', 'poisson'}}, default='squared_error'
-        The loss; ``'poisson'`` uses a log link and needs ``y >= 0``.
+    loss : {{'squared_error', 'poisson', 'absolute_error', 'huber', \
+'quantile', 'gamma'}}, default='squared_error'
+        The loss. ``'poisson'`` and ``'gamma'`` use a log link and need
+        ``y >= 0`` and ``y > 0``; ``'absolute_error'`` (the median) and
+        ``'huber'`` resist outliers; ``'quantile'`` estimates the
+        ``quantile``-th conditional quantile. ``score`` stays R².
 
 {_PARAMETERS_DOC}
+
+    huber_delta : float, default=1.0
+        Where ``loss='huber'`` turns from quadratic to linear, in units of
+        ``y`` (``epsilon`` is Adam's); greater than 0.
+
+    quantile : float, default=0.5
+        The quantile ``loss='quantile'`` estimates, in (0, 1)
+        (HistGradientBoosting's name and meaning).
 
     Attributes
     ----------
@@ -1867,7 +1967,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [
+            StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile", "gamma"})
+        ],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
     _output_links = frozenset({"identity", "exp"})
 
@@ -1915,6 +2019,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         l1_ratio=0.0,
         dropout=0.0,
         scoring=None,
+        max_grad_norm=None,
+        plateau_factor=5.0,
+        huber_delta=1.0,
+        quantile=0.5,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1958,7 +2066,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             l1_ratio=l1_ratio,
             dropout=dropout,
             scoring=scoring,
+            max_grad_norm=max_grad_norm,
+            plateau_factor=plateau_factor,
         )
+        self.huber_delta = huber_delta
+        self.quantile = quantile
 
     def _validate_input(self, X, y, incremental, reset):
         y = _numeric_targets(y)
@@ -1974,20 +2086,21 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError("loss='poisson' requires y >= 0; y has negative values.")
+        _check_target_domain(self.loss, y, "y")
         return X, y
 
     def _loss_name(self, Y) -> str:
         return self.loss
+
+    def _make_loss(self, Y) -> Loss:
+        return make_loss(self.loss, huber_delta=self.huber_delta, quantile=self.quantile)
 
     def _encode_held_out(self, y_val) -> np.ndarray:
         """Validation targets as floats, checked like ``y``."""
         y_val = check_array(
             _numeric_targets(y_val, "y_val"), ensure_2d=False, dtype=np.float64, input_name="y_val"
         )
-        if self.loss == "poisson" and np.any(y_val < 0):
-            raise ValueError("loss='poisson' requires y_val >= 0; y_val has negative values.")
+        _check_target_domain(self.loss, y_val, "y_val")
         return y_val
 
     def _decode(self, Y):
@@ -2053,6 +2166,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             The updated estimator.
         """
         return self._fit(_FitCall(X, y, sample_weight, True, None, X_val, y_val, sample_weight_val))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # the log-link losses need positive targets in scikit-learn's checks too
+        tags.target_tags.positive_only = self.loss in ("poisson", "gamma")
+        return tags
 
     def predict(self, X):
         """Predict targets.

@@ -1,24 +1,39 @@
-"""Output losses, each paired with its canonical link.
+"""Output losses, each paired with its link.
 
 Every loss here is written against the network's raw output ``z`` (the output
-layer's pre-activation) through its canonical inverse link ``pred = link(z)``:
+layer's pre-activation) through its inverse link ``pred = link(z)``:
 
-==================  ===============  ======================================
-loss                link (output)    per-sample value, summed over outputs
-==================  ===============  ======================================
-``squared_error``   identity         ``(pred - y)**2 / 2``
-``poisson``         exp              ``y log(y / pred) - y + pred``
-``log_loss``        softmax          ``-sum_k y_k log pred_k``
-``binary_log_loss`` logistic         ``-y log pred - (1 - y) log(1 - pred)``
-==================  ===============  ======================================
+===================  ========  ==============================================
+loss                 link      per-sample value, summed over outputs
+===================  ========  ==============================================
+``squared_error``    identity  ``(pred - y)**2 / 2``
+``poisson``          exp       ``y log(y / pred) - y + pred``
+``log_loss``         softmax   ``-sum_k y_k log pred_k``
+``binary_log_loss``  logistic  ``-y log pred - (1 - y) log(1 - pred)``
+``absolute_error``   identity  ``|pred - y|``
+``huber``            identity  ``r**2 / 2`` if ``|r| <= delta``, else
+                               ``delta (|r| - delta / 2)``, ``r = pred - y``
+``quantile``         identity  ``q (y - pred)`` if ``y >= pred``, else
+                               ``(1 - q)(pred - y)`` (the pinball loss)
+``gamma``            exp       ``log(pred / y) + y / pred - 1``
+===================  ========  ==============================================
 
-For each of these pairs the gradient of the per-sample value with respect to
-``z`` is exactly ``pred - y``, which is why the network never calls a separate
-gradient function.  ``value`` averages the per-sample values over samples
-(weighted by ``sample_weight``) and *sums* over outputs, so that the value and
-the gradient ``(pred - y) / n`` always describe the same function, also with
-several outputs (scikit-learn averages the squared error over outputs but
-differentiates the sum; see ``docs/deviations.md``).
+For the first four, canonical pairs, the gradient of the per-sample value
+with respect to ``z`` is exactly ``pred - y``. The others carry a
+``gradient(delta, pred)`` that turns ``delta = pred - y`` into that
+derivative in place: ``sign(r)`` (absolute error), ``r`` clipped to
+``[-delta, delta]`` (Huber), ``-q`` or ``1 - q`` (quantile) and ``r / pred``
+(gamma, through its log link). At the kinks of the non-smooth ones
+(``r = 0``) they take a subgradient: 0 for the absolute error, ``1 - q``
+for the quantile loss (as scikit-learn's HistGradientBoosting).
+
+``value`` averages the per-sample values over samples (weighted by
+``sample_weight``) and *sums* over outputs, so that the value and the
+gradient always describe the same function, also with several outputs
+(scikit-learn averages the squared error over outputs but differentiates the
+sum; see ``docs/deviations.md``). :func:`make_loss` builds the two losses
+with a setting (``huber_delta``, ``quantile``); ``LOSSES`` holds every loss
+at its default setting.
 """
 
 from __future__ import annotations
@@ -31,7 +46,7 @@ import numpy as np
 
 from ._math import sigmoid
 
-__all__ = ["LOSSES", "Loss"]
+__all__ = ["LOSSES", "Loss", "make_loss"]
 
 _EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
 
@@ -53,7 +68,10 @@ class Loss:
     ``diff = pred - y`` has already been computed by the caller;
     ``safe_raw_bound(dtype, n_rows, y_max)`` is a raw-output magnitude below
     which predictions and loss over ``n_rows`` rows with ``|y| <= y_max``
-    are certainly finite in ``dtype`` (with a wide margin for rounding).
+    are certainly finite in ``dtype`` (with a wide margin for rounding);
+    ``gradient(delta, pred)``, where the link is not the loss's canonical
+    one, turns ``delta = pred - y`` in place into the per-sample derivative
+    with respect to the raw output (``None``: ``pred - y`` already is).
     """
 
     name: str
@@ -61,6 +79,8 @@ class Loss:
     link: Callable[[np.ndarray], None]
     value: Callable[..., float]
     safe_raw_bound: Callable[[np.dtype, int, float], float]
+    gradient: Callable[[np.ndarray, np.ndarray], None] | None = None
+    setting: float | None = None  # huber's delta, the quantile's q
 
 
 def _identity_link(z):
@@ -148,6 +168,62 @@ def _binary_log_loss(y, pred, diff, sample_weight=None):
     return -_average(per_sample, sample_weight)
 
 
+def _absolute_error(y, pred, diff, sample_weight=None):
+    return _average(np.add.reduce(np.abs(diff), axis=1), sample_weight)
+
+
+def _sign(delta, pred):
+    np.sign(delta, out=delta)  # the subgradient 0 at the kink
+
+
+def _huber(delta: float) -> Loss:
+    def value(y, pred, diff, sample_weight=None):
+        size = np.abs(diff)
+        per = np.where(size <= delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+        return _average(np.add.reduce(per, axis=1), sample_weight)
+
+    def gradient(residual, pred):
+        np.clip(residual, -delta, delta, out=residual)
+
+    return Loss("huber", "identity", _identity_link, value, _squared_error_bound, gradient, delta)
+
+
+def _quantile(q: float) -> Loss:
+    def value(y, pred, diff, sample_weight=None):
+        # y - pred = -diff: q (y - pred) above the prediction, (1 - q)(pred - y) below
+        per = np.maximum(-q * diff, (1.0 - q) * diff)
+        return _average(np.add.reduce(per, axis=1), sample_weight)
+
+    def gradient(residual, pred):
+        below = residual < 0.0  # y > pred
+        residual.fill(1.0 - q)  # y <= pred: HistGradientBoosting's choice at the kink
+        residual[below] = -q
+
+    return Loss("quantile", "identity", _identity_link, value, _squared_error_bound, gradient, q)
+
+
+def _gamma(y, pred, diff, sample_weight=None):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per = np.log(pred) - np.log(y) + y / pred - 1.0
+    return _average(np.add.reduce(per, axis=1), sample_weight)
+
+
+def _gamma_gradient(residual, pred):
+    # d/dz [z - log y + y exp(-z)] = 1 - y / pred = (pred - y) / pred
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(residual, pred, out=residual)
+
+
+def _gamma_bound(dtype, n_rows, y_max):
+    # pred = exp(z) and y / pred must stay finite and y / pred far from overflow
+    info = np.finfo(dtype)
+    room = float(info.max) / (32.0 * n_rows)
+    return min(
+        math.log(room) - math.log(max(y_max, 1.0)),
+        -math.log(float(info.tiny)) - 2.0,
+    )
+
+
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
@@ -161,5 +237,39 @@ LOSSES: dict[str, Loss] = {
             _binary_log_loss,
             _bounded_link_bound,
         ),
+        Loss(
+            "absolute_error",
+            "identity",
+            _identity_link,
+            _absolute_error,
+            _squared_error_bound,
+            _sign,
+        ),
+        _huber(1.0),
+        _quantile(0.5),
+        Loss("gamma", "exp", _exp_link, _gamma, _gamma_bound, _gamma_gradient),
     )
 }
+
+
+def make_loss(name: str, *, huber_delta: float = 1.0, quantile: float = 0.5) -> Loss:
+    """The loss ``name``, with its setting where it has one.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LOSSES`.
+    huber_delta : float, default=1.0
+        Where ``'huber'`` turns from quadratic to linear, in units of ``y``.
+    quantile : float, default=0.5
+        The quantile ``'quantile'`` estimates, in (0, 1).
+
+    Returns
+    -------
+    loss : Loss
+    """
+    if name == "huber":
+        return _huber(float(huber_delta))
+    if name == "quantile":
+        return _quantile(float(quantile))
+    return LOSSES[name]

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
-from .losses import LOSSES
+from .losses import LOSSES, Loss
 
 __all__ = ["Network", "Workspace"]
 
@@ -84,12 +84,13 @@ class Network:
         Units per layer, input and output included.
     activation : str
         Name of the hidden activation in :data:`skmlp.activations.ACTIVATIONS`.
-    loss : str
-        Name of the loss in :data:`skmlp.losses.LOSSES`; it fixes the output
-        activation (its canonical link).
+    loss : str or Loss
+        A loss (see :func:`skmlp.losses.make_loss`), or the name of one in
+        :data:`skmlp.losses.LOSSES`; it fixes the output activation (its
+        link).
     """
 
-    def __init__(self, layer_units, activation: str, loss: str, dropout=0.0):
+    def __init__(self, layer_units, activation: str, loss: str | Loss, dropout=0.0):
         self.layer_units = tuple(int(u) for u in layer_units)
         n_hidden = len(self.layer_units) - 2
         rates = tuple(dropout) if np.iterable(dropout) else (float(dropout),) * n_hidden
@@ -100,7 +101,7 @@ class Network:
         # fraction of each hidden layer's units dropped in training (0: none)
         self.dropout = tuple(float(r) for r in rates)
         self.activation = ACTIVATIONS[activation]
-        self.loss = LOSSES[loss]
+        self.loss = LOSSES[loss] if isinstance(loss, str) else loss
         self.n_layers = len(self.layer_units) - 1  # weight layers
         pairs = list(pairwise(self.layer_units))
         self.coef_shapes = pairs
@@ -262,6 +263,8 @@ class Network:
         delta = layers[last][2]
         np.subtract(pred, Y, out=delta)
         loss = self.loss.value(Y, pred, delta, sample_weight)
+        if self.loss.gradient is not None:
+            self.loss.gradient(delta, pred)
         if sample_weight is None:
             delta *= 1.0 / m
         else:

@@ -21,6 +21,8 @@ the one place that decides which a solver gets.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "Adagrad",
     "Adam",
     "DecoupledWeightDecay",
+    "GradientClip",
     "L1ZeroClip",
     "NAdam",
     "RMSProp",
@@ -265,6 +268,24 @@ OPTIMIZERS: dict[str, type[_Optimizer]] = {
 DECOUPLED_DECAY = frozenset({"sgd", "adamw"})
 
 
+class GradientClip:
+    """Rescale the gradient to a global L2 norm of at most ``max_norm`` before
+    the optimizer's step; ``clipped`` counts the steps it rescaled."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = float(max_norm)
+        self.clipped = 0
+
+    def before(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
+        norm = math.sqrt(float(np.vdot(grad, grad)))
+        if norm > self.max_norm:
+            grad *= self.max_norm / norm
+            self.clipped += 1
+
+    def after(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
+        pass
+
+
 class DecoupledWeightDecay:
     """Shrink the weights by ``rate * weight_decay`` of themselves before the
     optimizer's step (Loshchilov & Hutter 2019); biases are left alone.
@@ -311,15 +332,25 @@ class L1ZeroClip:
 
 
 def update_transforms(
-    solver: str, n_coef: int, dtype, *, weight_decay: float, alpha: float, l1_ratio: float
+    solver: str,
+    n_coef: int,
+    dtype,
+    *,
+    weight_decay: float,
+    alpha: float,
+    l1_ratio: float,
+    max_grad_norm: float | None = None,
 ) -> list:
     """The transforms around ``solver``'s step, in the order they apply.
 
-    Decoupled weight decay is honoured by ``'sgd'`` and ``'adamw'`` only
+    Gradient clipping (``max_grad_norm``) applies to every solver, first;
+    decoupled weight decay is honoured by ``'sgd'`` and ``'adamw'`` only
     (:data:`DECOUPLED_DECAY`); the L1 clipping applies to every solver whose
     penalty has an L1 part.
     """
     transforms = []
+    if max_grad_norm is not None:
+        transforms.append(GradientClip(max_grad_norm))
     if weight_decay > 0.0 and solver in DECOUPLED_DECAY:
         transforms.append(DecoupledWeightDecay(n_coef, weight_decay))
     if l1_ratio > 0.0 and alpha > 0.0:

@@ -181,7 +181,8 @@ def one_cycle(
 SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "constant": constant,
     "invscaling": invscaling,
-    "adaptive": constant,  # the trainer's plateau rule lowers it
+    "adaptive": constant,  # a stopping rule lowers it (ReduceOnPlateau)
+    "plateau": constant,  # the same rule, for every solver
     "step": step_decay,
     "exponential": exponential,
     "cosine": cosine,

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["HISTORY_KEYS", "EpochRecord", "StoppingState", "TrainingState"]
+__all__ = ["HISTORY_KEYS", "EpochRecord", "StoppingState", "TrainingState", "upgrade_history"]
 
 
 class EpochRecord(NamedTuple):
@@ -30,9 +30,18 @@ class EpochRecord(NamedTuple):
     val_score: float
     learning_rate: float
     time: float
+    clipped: int = 0  # steps whose gradient max_grad_norm rescaled
 
 
 HISTORY_KEYS = EpochRecord._fields
+
+
+def upgrade_history(columns: dict) -> dict:
+    """History columns saved by an older skmlp, with the columns added since
+    (``clipped``: 0 for every epoch)."""
+    if isinstance(columns, dict) and "clipped" not in columns and "epoch" in columns:
+        columns = {**columns, "clipped": [0] * len(columns["epoch"])}
+    return columns
 
 
 @dataclass
@@ -139,7 +148,7 @@ class TrainingState:
             k: np.array(v) if isinstance(v, np.ndarray) else v
             for k, v in data.pop("optimizer").items()
         }
-        columns = data.pop("records")
+        columns = upgrade_history(data.pop("records"))
         records = [EpochRecord(*row) for row in zip(*(columns[k] for k in HISTORY_KEYS))]
         return cls(optimizer=optimizer, stopping=StoppingState(**stopping), records=records, **data)
 

@@ -12,7 +12,14 @@ across warm starts. ``update`` reads the epoch's record and returns a
   best-scoring parameters for the trainer to restore;
 - :class:`ReduceOnPlateau`: wraps either; where the inner rule would stop, it
   divides the rate by ``factor`` instead, until the rate falls to
-  ``min_rate`` (scikit-learn's ``learning_rate='adaptive'``).
+  ``min_rate``. scikit-learn's ``learning_rate='adaptive'`` (factor 5, down
+  to 1e-6, sgd only) and skmlp's ``'plateau'`` (``plateau_factor``, down to
+  ``learning_rate_min``, every solver) are its two settings.
+
+Epochs up to ``start_from`` (counted over all records) never count towards
+the patience, as Keras's ``EarlyStopping(start_from_epoch=...)``: a schedule
+that first raises the rate (warm-up, ``one_cycle``, ``cyclic``) is not cut
+short before its peak. The best epoch is still tracked through them.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ class TrainingLossRule:
 
     tol: float
     patience: float
+    start_from: int = 0
     validation = False
 
     def update(
@@ -64,6 +72,7 @@ class TrainingLossRule:
         worse = loss > memory.best_loss - self.tol
         if loss < memory.best_loss:
             memory.best_loss = loss
+        worse = worse and record.epoch > self.start_from
         return _count(memory, worse, self.patience, "Training loss", self.tol)
 
 
@@ -75,6 +84,7 @@ class ValidationScoreRule:
 
     tol: float
     patience: float
+    start_from: int = 0
     validation = True
 
     def update(
@@ -86,6 +96,7 @@ class ValidationScoreRule:
             memory.best_score = score
             memory.best_epoch = record.epoch
             memory.best_params = params.copy()  # a new array: snapshots stay valid
+        worse = worse and record.epoch > self.start_from
         return _count(memory, worse, self.patience, "Validation score", self.tol)
 
 

@@ -117,6 +117,15 @@ class Step:
         for transform in self.transforms:
             transform.after(params, grad, rate)
 
+    def take_clipped(self) -> int:
+        """Steps whose gradient a clipping transform rescaled since the last call."""
+        total = 0
+        for transform in self.transforms:
+            total += getattr(transform, "clipped", 0)
+            if hasattr(transform, "clipped"):
+                transform.clipped = 0
+        return total
+
     def __call__(self, X, Y, sample_weight, optimizer_state: dict, rate: float) -> float:
         """One step on a batch; a non-finite loss is returned, not applied."""
         loss = self.loss_and_grad(X, Y, sample_weight)
@@ -349,6 +358,7 @@ def run_stochastic(
                 started = time.perf_counter()
                 for reporter in config.reporters:
                     reporter.on_epoch_begin()
+                config.step.take_clipped()  # count this epoch's steps only
                 loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
                     reason, message = "diverged", _diverged(n_iter, rate)
@@ -418,6 +428,7 @@ def _close_epoch(config, state, params, loss, mean_rate, started) -> EpochRecord
         val_score,
         mean_rate,
         time.perf_counter() - started,
+        config.step.take_clipped(),
     )
 
 
@@ -508,7 +519,8 @@ def run_lbfgs(
         nonlocal n_iter
         n_iter += 1
         x = intermediate_result.x.astype(params.dtype)
-        record = EpochRecord(n_iter, float(intermediate_result.fun), *(math.nan,) * 4)
+        nan = math.nan
+        record = EpochRecord(n_iter, float(intermediate_result.fun), nan, nan, nan, nan)
         stop = [r.on_epoch_end(n_iter, record, None, x) for r in reporters]
         if any(stop):
             raise StopIteration  # scipy ends the minimization, keeping x

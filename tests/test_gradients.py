@@ -16,7 +16,7 @@ from _helpers import STEP, gradient_and_central_difference
 from scipy.special import expit, softmax, xlogy
 
 from skmlp.activations import ACTIVATIONS
-from skmlp.losses import LOSSES
+from skmlp.losses import LOSSES, make_loss
 from skmlp.network import Network
 
 HIDDEN_UNITS = (4, 5, 3)  # input width, then two hidden layers
@@ -86,8 +86,20 @@ def _target_soft_labels(rng, n):
     return rng.uniform(size=(n, 3))
 
 
-# case -> (loss, target maker); the output width is the targets' width
+def _target_positive(rng, n):
+    return rng.gamma(2.0, size=(n, 2)) + 0.1
+
+
+# case -> (loss, target maker); the output width is the targets' width. The
+# non-smooth losses are checked away from their kinks: with continuous targets
+# no residual comes within the central difference's step of 0.
 TARGETS = {
+    "absolute_error": ("absolute_error", _target_squared_error),
+    "huber": ("huber", _target_squared_error),
+    "huber_narrow": (make_loss("huber", huber_delta=0.3), _target_squared_error),
+    "quantile": ("quantile", _target_squared_error),
+    "quantile_low": (make_loss("quantile", quantile=0.1), _target_squared_error),
+    "gamma": ("gamma", _target_positive),
     "squared_error": ("squared_error", _target_squared_error),
     "poisson": ("poisson", _target_poisson),
     "log_loss_one_hot": ("log_loss", _target_one_hot),
@@ -139,6 +151,17 @@ def _reference_loss(net, params, X, Y, sample_weight, alpha):
         per_sample = np.sum(xlogy(Y, Y) - xlogy(Y, pred) - Y + pred, axis=1)
     elif net.loss.name == "log_loss":
         per_sample = -np.sum(xlogy(Y, softmax(z, axis=1)), axis=1)
+    elif net.loss.name == "absolute_error":
+        per_sample = np.sum(np.abs(z - Y), axis=1)
+    elif net.loss.name == "huber":
+        r, delta = np.abs(z - Y), net.loss.setting
+        per_sample = np.sum(np.where(r <= delta, r**2 / 2, delta * r - delta**2 / 2), axis=1)
+    elif net.loss.name == "quantile":
+        u, q = Y - z, net.loss.setting  # the pinball loss of the residual y - pred
+        per_sample = np.sum(np.where(u >= 0, q * u, (q - 1) * u), axis=1)
+    elif net.loss.name == "gamma":
+        pred = np.exp(z)
+        per_sample = np.sum(np.log(pred / Y) + Y / pred - 1, axis=1)
     else:
         pred = expit(z)
         per_sample = -np.sum(xlogy(Y, pred) + xlogy(1.0 - Y, 1.0 - pred), axis=1)
@@ -221,7 +244,7 @@ def test_activation_in_place_contract(name):
 
 
 def test_every_loss_has_gradient_cases():
-    assert {loss for loss, _ in TARGETS.values()} == set(LOSSES)
+    assert {getattr(loss, "name", loss) for loss, _ in TARGETS.values()} == set(LOSSES)
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -338,3 +361,26 @@ def test_predict_in_chunks_equals_one_forward_pass(activation, loss, chunk_rows,
     assert chunked.shape == (n, 3)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(params, saved)  # prediction never writes to params
+
+
+# --- the non-smooth losses at their kinks ---------------------------------------------
+@pytest.mark.parametrize(
+    "loss, expected",
+    [
+        (make_loss("absolute_error"), 0.0),  # sign(0)
+        (make_loss("quantile", quantile=0.3), 0.7),  # 1 - q, HistGradientBoosting's choice
+        (make_loss("huber", huber_delta=0.5), 0.0),  # smooth there
+    ],
+    ids=["absolute_error", "quantile", "huber"],
+)
+def test_the_subgradient_at_the_kink_is_the_documented_one(loss, expected):
+    delta = np.zeros((4, 2))  # pred == y
+    loss.gradient(delta, np.ones((4, 2)))
+    np.testing.assert_array_equal(delta, expected)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_the_quantile_gradient_on_each_side_of_the_kink(q):
+    delta = np.array([[-2.0], [-1e-12], [1e-12], [3.0]])  # pred - y
+    make_loss("quantile", quantile=q).gradient(delta, np.ones_like(delta))
+    np.testing.assert_allclose(delta.ravel(), [-q, -q, 1 - q, 1 - q])

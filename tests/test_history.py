@@ -10,7 +10,7 @@ from skmlp import MLPClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate", "time")
+HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "val_score", "learning_rate", "time", "clipped")
 
 
 # --- history --------------------------------------------------------------------
