@@ -840,6 +840,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
         if first_pass:
             params = net.init_params(rng, self.weight_init, dtype)
+            net.start_output_bias(params, Y, sample_weight)
             self._fitted_with = self._continuity_key()
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(units)

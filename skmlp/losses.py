@@ -34,6 +34,15 @@ gradient always describe the same function, also with several outputs
 sum; see ``docs/deviations.md``). :func:`make_loss` builds the two losses
 with a setting (``huber_delta``, ``quantile``); ``LOSSES`` holds every loss
 at its default setting.
+
+The four losses scikit-learn's MLP lacks also give a ``baseline``: the raw
+output of the best constant model (the weighted median for the absolute
+error and Huber, the ``q``-quantile, the log of the mean for gamma), where a
+fresh network's output bias starts, as HistGradientBoosting starts from its
+baseline prediction. Through a log link, or with a loss whose gradient is
+bounded, a bias that starts far from the targets' scale takes many epochs to
+get there. scikit-learn's own losses keep the initializer's draw, so their
+fits stay identical to scikit-learn's.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ import numpy as np
 
 from ._math import sigmoid
 
-__all__ = ["LOSSES", "Loss", "make_loss"]
+__all__ = ["LOSSES", "Loss", "make_loss", "weighted_quantile"]
 
 _EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
 
@@ -81,6 +90,9 @@ class Loss:
     safe_raw_bound: Callable[[np.dtype, int, float], float]
     gradient: Callable[[np.ndarray, np.ndarray], None] | None = None
     setting: float | None = None  # huber's delta, the quantile's q
+    # baseline(Y, sample_weight): the raw output of the best constant model,
+    # where a fresh network's output bias starts (None: the initializer's draw)
+    baseline: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None
 
 
 def _identity_link(z):
@@ -168,6 +180,23 @@ def _binary_log_loss(y, pred, diff, sample_weight=None):
     return -_average(per_sample, sample_weight)
 
 
+def weighted_quantile(Y: np.ndarray, sample_weight, q: float) -> np.ndarray:
+    """The ``q``-quantile of each column of ``Y`` (the lower one where the
+    cumulative weight reaches ``q`` exactly), weighted by ``sample_weight``."""
+    weights = np.ones(Y.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    out = np.empty(Y.shape[1])
+    for j in range(Y.shape[1]):
+        order = np.argsort(Y[:, j], kind="stable")
+        cumulative = np.cumsum(weights[order])
+        k = int(np.searchsorted(cumulative, q * cumulative[-1]))
+        out[j] = Y[order[min(k, len(order) - 1)], j]
+    return out
+
+
+def _median_baseline(Y, sample_weight):
+    return weighted_quantile(Y, sample_weight, 0.5)
+
+
 def _absolute_error(y, pred, diff, sample_weight=None):
     return _average(np.add.reduce(np.abs(diff), axis=1), sample_weight)
 
@@ -185,7 +214,16 @@ def _huber(delta: float) -> Loss:
     def gradient(residual, pred):
         np.clip(residual, -delta, delta, out=residual)
 
-    return Loss("huber", "identity", _identity_link, value, _squared_error_bound, gradient, delta)
+    return Loss(
+        "huber",
+        "identity",
+        _identity_link,
+        value,
+        _squared_error_bound,
+        gradient,
+        delta,
+        _median_baseline,
+    )
 
 
 def _quantile(q: float) -> Loss:
@@ -199,7 +237,12 @@ def _quantile(q: float) -> Loss:
         residual.fill(1.0 - q)  # y <= pred: HistGradientBoosting's choice at the kink
         residual[below] = -q
 
-    return Loss("quantile", "identity", _identity_link, value, _squared_error_bound, gradient, q)
+    def baseline(Y, sample_weight):
+        return weighted_quantile(Y, sample_weight, q)
+
+    return Loss(
+        "quantile", "identity", _identity_link, value, _squared_error_bound, gradient, q, baseline
+    )
 
 
 def _gamma(y, pred, diff, sample_weight=None):
@@ -212,6 +255,11 @@ def _gamma_gradient(residual, pred):
     # d/dz [z - log y + y exp(-z)] = 1 - y / pred = (pred - y) / pred
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(residual, pred, out=residual)
+
+
+def _gamma_baseline(Y, sample_weight):
+    # the gamma deviance of a constant is smallest at the (weighted) mean
+    return np.log(np.average(Y, axis=0, weights=sample_weight))
 
 
 def _gamma_bound(dtype, n_rows, y_max):
@@ -244,10 +292,19 @@ LOSSES: dict[str, Loss] = {
             _absolute_error,
             _squared_error_bound,
             _sign,
+            baseline=_median_baseline,
         ),
         _huber(1.0),
         _quantile(0.5),
-        Loss("gamma", "exp", _exp_link, _gamma, _gamma_bound, _gamma_gradient),
+        Loss(
+            "gamma",
+            "exp",
+            _exp_link,
+            _gamma,
+            _gamma_bound,
+            _gamma_gradient,
+            baseline=_gamma_baseline,
+        ),
     )
 }
 

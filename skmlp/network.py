@@ -147,6 +147,11 @@ class Network:
             intercepts.append(intercept)
         return self.pack(coefs, intercepts, dtype)
 
+    def start_output_bias(self, params: np.ndarray, Y: np.ndarray, sample_weight=None) -> None:
+        """Set the output bias to the loss's baseline for ``Y``, if it has one."""
+        if self.loss.baseline is not None:
+            self.views(params)[1][-1][...] = self.loss.baseline(Y, sample_weight)
+
     # buffers ------------------------------------------------------------
     def workspace(
         self, batch_size: int, params: np.ndarray, grad=None, training: bool = True

@@ -14,6 +14,12 @@ def _instances():
         yield MLPRegressor(solver=solver, max_iter=100, random_state=0)
     for est in (MLPClassifier, MLPRegressor):
         yield est(learning_rate="one_cycle", max_iter=100, random_state=0)
+        yield est(learning_rate="plateau", max_iter=100, random_state=0)
+        yield est(max_grad_norm=1.0, max_iter=100, random_state=0)
+    yield MLPClassifier(label_smoothing=0.1, max_iter=100, random_state=0)
+    # gamma declares positive targets, so the checks draw y > 0 for it
+    for loss in ("huber", "quantile", "absolute_error", "gamma"):
+        yield MLPRegressor(loss=loss, max_iter=100, random_state=0)
 
 
 @pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
