@@ -1,5 +1,6 @@
 """skmlp: scikit-learn compatible multi-layer perceptrons on a fast numpy engine."""
 
+from .compiled import show_versions
 from .estimators import DivergenceWarning, MLPClassifier, MLPRegressor
 from .lr_finder import LRRangeTestResult
 from .tuning import learning_rate_schedule, lr_range_test
@@ -11,5 +12,6 @@ __all__ = [
     "MLPRegressor",
     "learning_rate_schedule",
     "lr_range_test",
+    "show_versions",
 ]
 __version__ = "0.1.0"

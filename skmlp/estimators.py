@@ -8,8 +8,10 @@ live here.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -41,6 +43,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import compiled
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
@@ -92,6 +95,16 @@ _DECAYING_SCHEDULES = {
     "invscaling": ("power_t", ()),
 }
 _VANISHING_RATE = 1e-12
+
+
+def _takes_sample_weight(scorer) -> bool:
+    """Whether ``scorer`` accepts ``sample_weight=`` (scikit-learn's scorers do;
+    a plain ``scorer(estimator, X, y)`` does not, and is called without it)."""
+    try:
+        parameters = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: assume scikit-learn's
+        return True
+    return any(p.name == "sample_weight" or p.kind == p.VAR_KEYWORD for p in parameters)
 
 
 def _check_target_domain(loss: str, y: np.ndarray, name: str) -> None:
@@ -426,7 +439,8 @@ default='constant'
         ``score`` (accuracy or R², scikit-learn's behaviour), ``'loss'`` the
         validation loss (lower is better), any other string a scorer name
         (``sklearn.metrics.get_scorer``), or a callable
-        ``scorer(estimator, X, y)``. The best-scoring weights are restored
+        ``scorer(estimator, X, y)`` (called with ``sample_weight=`` too, when
+        there are weights and it accepts them). The best-scoring weights are restored
         at the end and ``best_epoch_`` says which epoch they came from.
 
     max_grad_norm : float or None, default=None
@@ -733,6 +747,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         The callback context lives on this estimator (its teardown must find
         it whatever happens); the hooks are told about this estimator too.
         """
+        compiled.warn_if_missing()
         context = self._init_callback_context(
             task_name="partial_fit" if call.incremental else "fit",
             max_subtasks=self._max_subtasks(call.incremental),
@@ -812,6 +827,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if not first_pass:
             self._check_continuable()
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        input_dtype = X.dtype  # predictions for these rows come back in it
         dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
         if X.dtype != dtype:
             X = X.astype(dtype)
@@ -856,7 +872,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     "continue the same network. Set warm_start=False to train anew."
                 )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
-        return _Problem(net, params, TrainingData(X, Y, sample_weight), rng)
+        return _Problem(net, params, TrainingData(X, Y, sample_weight, input_dtype), rng)
 
     def _continuity_key(self) -> dict:
         """The settings a warm start or ``partial_fit`` must not change."""
@@ -898,8 +914,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         cls = OPTIMIZERS[self.solver]
         return cls(**{name: getattr(self, name) for name in cls.hyperparameters})
 
-    def _step(self, net, params, batch_size, optimizer, dropout_rng) -> Step:
-        """The training step of this configuration, bound to ``params``."""
+    def _step(self, net, params, batch_size, optimizer, dropout_rng, X=None) -> Step:
+        """The training step of this configuration, bound to ``params``, on
+        the compiled kernels where they train on ``X``."""
         transforms = update_transforms(
             self.solver,
             net.n_coef,
@@ -910,7 +927,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             max_grad_norm=self.max_grad_norm,
         )
         ws = net.workspace(batch_size, params)
-        return Step(net, ws, optimizer, transforms, self.alpha, self.l1_ratio, dropout_rng)
+        step = Step(net, ws, optimizer, transforms, self.alpha, self.l1_ratio, dropout_rng)
+        if compiled.kernels_for(X) is not None:
+            if compiled.pays_off(net, batch_size):
+                step.compiled = compiled.CompiledStep(net, ws, batch_size)
+            step.compiled_update = compiled.fast_update(optimizer)
+        return step
 
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":
@@ -930,7 +952,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         reporters = [VerboseLine(validation=False)] if self.verbose else []
         reporters += hooks.bridge(p.data, "lbfgs-iter", hooks.y)
         targets = self._training_targets(p.data.Y, p.data.X.dtype)
-        data = TrainingData(p.data.X, targets, p.data.sample_weight)
+        data = replace(p.data, Y=targets)
         try:
             outcome = run_lbfgs(
                 step,
@@ -964,7 +986,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if hooks.active:
             y_train = hooks.y if data is p.data else self._decode(data.Y)
         targets = self._training_targets(data.Y, data.X.dtype)
-        data = TrainingData(data.X, targets, data.sample_weight)
+        data = compiled.prepare(replace(data, Y=targets))
         batch_size = self._batch_size(data.X.shape[0])
         optimizer = self._optimizer()
         state = self._resumed_state(p, data, batch_size, optimizer, incremental)
@@ -1014,18 +1036,21 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         dropout_rng = None
         if any(p.net.dropout):  # drawn only then, so other fits keep sklearn's stream
             dropout_rng = np.random.default_rng(p.rng.randint(np.iinfo(np.int32).max))
-        # epochs before the schedule's first peak do not count as no improvement
-        start_from = 0 if incremental else len(state.records) + math.ceil(self._peak_epoch())
+        # a rising schedule is not judged before its first peak, and after it
+        # the patience starts afresh (Keras's start_from_epoch)
+        peak = 0 if incremental else math.ceil(self._peak_epoch())
         rule = (ValidationScoreRule if validation is not None else TrainingLossRule)(
-            self.tol, self.n_iter_no_change, start_from
+            self.tol, self.n_iter_no_change, len(state.records) + peak, restart=peak > 0
         )
         if self.learning_rate == "plateau":
-            rule = ReduceOnPlateau(rule, self.plateau_factor, self.learning_rate_min)
+            # below 1e-12 a rate moves nothing: the rule stops there at the latest
+            floor = max(self.learning_rate_min, _VANISHING_RATE)
+            rule = ReduceOnPlateau(rule, self.plateau_factor, floor)
         elif self.solver == "sgd" and self.learning_rate == "adaptive":
             rule = ReduceOnPlateau(rule)  # scikit-learn's factor 5, down to 1e-6
         reporters = [VerboseLine(validation is not None)] if self.verbose else []
         return TrainingConfig(
-            step=self._step(p.net, p.params, batch_size, optimizer, dropout_rng),
+            step=self._step(p.net, p.params, batch_size, optimizer, dropout_rng, data.X),
             schedule=schedule,
             stopping=rule,
             batch_size=batch_size,
@@ -1128,7 +1153,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         p = self._prepare(X, y, sample_weight, incremental=False)
         batch_size = self._batch_size(p.data.X.shape[0])
         targets = self._training_targets(p.data.Y, p.data.X.dtype)
-        data = TrainingData(p.data.X, targets, p.data.sample_weight)
+        data = replace(p.data, Y=targets)
         return self._run_range_test(p.net, p.params, data, batch_size, p.rng, **settings)
 
     def _run_range_test(self, net, params, data, batch_size, rng, **settings):
@@ -1136,7 +1161,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         dropout_rng = None
         if any(net.dropout):
             dropout_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        step = self._step(net, params, batch_size, self._optimizer(), dropout_rng)
+        data = compiled.prepare(data)
+        step = self._step(net, params, batch_size, self._optimizer(), dropout_rng, data.X)
         batches = Batches(data.X, data.Y, data.sample_weight, batch_size, shuffle=True)
         return run_range_test(step, batches, rng, **settings)
 
@@ -1165,8 +1191,17 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        held_out = TrainingData(X_val, Y_val, sw_val)
-        return TrainingData(X_train, Y_train, sw_train), self._validation_hook(p.net, held_out)
+        for part, weights in (("training", sw_train), ("validation", sw_val)):
+            if weights is not None and not np.any(weights > 0):
+                raise ValueError(
+                    f"The sample weights of every row in the {part} part of the "
+                    f"early-stopping split are 0 (validation_fraction="
+                    f"{self.validation_fraction}); give more rows positive weights, or "
+                    "pass a validation set with X_val and y_val."
+                )
+        held_out = TrainingData(X_val, Y_val, sw_val, p.data.out_dtype)
+        training = TrainingData(X_train, Y_train, sw_train, p.data.out_dtype)
+        return training, self._validation_hook(p.net, held_out)
 
     def _given_validation_set(self, p: _Problem, call: _FitCall) -> Validation:
         """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
@@ -1178,7 +1213,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        dtype = p.params.dtype
+        dtype, val_dtype = p.params.dtype, X_val.dtype
         if X_val.dtype != dtype:
             X_val = X_val.astype(dtype)
         Y_val = self._encode_held_out(call.y_val)
@@ -1192,14 +1227,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         sw_val = call.sample_weight_val
         if sw_val is not None:
             sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype, ensure_non_negative=True)
-        held_out = TrainingData(X_val, Y_val, sw_val)
+            if not np.any(sw_val > 0):
+                raise ValueError("sample_weight_val is 0 for every validation row.")
+        held_out = TrainingData(X_val, Y_val, sw_val, val_dtype)
         return self._validation_hook(p.net, held_out)
 
     def _validation_hook(self, net: Network, held_out: TrainingData) -> Validation:
         """Score ``held_out`` on the true labels; its loss on the trained targets."""
         score = self._validation_score(net, held_out)
         targets = self._training_targets(held_out.Y, held_out.X.dtype)
-        return Validation(net, TrainingData(held_out.X, targets, held_out.sample_weight), score)
+        return Validation(net, replace(held_out, Y=targets), score)
 
     def _validation_score(self, net: Network, held_out: TrainingData):
         """``score(pred, params)`` for the validation hook, by ``scoring``.
@@ -1215,7 +1252,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if self.scoring is None:
             return lambda pred, params: model._score_on(pred, y_val, sw_val)
         scorer = self._validation_scorer()
-        kwargs = {} if sw_val is None else {"sample_weight": sw_val}
+        kwargs = (
+            {} if sw_val is None or not _takes_sample_weight(scorer) else {"sample_weight": sw_val}
+        )
         warned = False
 
         def score(pred, params):

@@ -24,8 +24,9 @@ with respect to ``z`` is exactly ``pred - y``. The others carry a
 derivative in place: ``sign(r)`` (absolute error), ``r`` clipped to
 ``[-delta, delta]`` (Huber), ``-q`` or ``1 - q`` (quantile) and ``r / pred``
 (gamma, through its log link). At the kinks of the non-smooth ones
-(``r = 0``) they take a subgradient: 0 for the absolute error, ``1 - q``
-for the quantile loss (as scikit-learn's HistGradientBoosting).
+(``r = 0``) they take a subgradient: 0 for the absolute error (the one of
+least magnitude, as ``sign``), ``-q`` for the quantile loss (a tie counts as
+"prediction below the target", as scikit-learn's HistGradientBoosting).
 
 ``value`` averages the per-sample values over samples (weighted by
 ``sample_weight``) and *sums* over outputs, so that the value and the
@@ -233,8 +234,8 @@ def _quantile(q: float) -> Loss:
         return _average(np.add.reduce(per, axis=1), sample_weight)
 
     def gradient(residual, pred):
-        below = residual < 0.0  # y > pred
-        residual.fill(1.0 - q)  # y <= pred: HistGradientBoosting's choice at the kink
+        below = residual <= 0.0  # y >= pred: a tie counts as below, as HistGradientBoosting
+        residual.fill(1.0 - q)
         residual[below] = -q
 
     def baseline(Y, sample_weight):

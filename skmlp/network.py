@@ -13,6 +13,7 @@ so a training step allocates no array the size of a batch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -328,12 +329,17 @@ class Network:
         """
         coefs, intercepts = self.views(params)
         bound = float(x_max)
+        # a hidden layer's pre-activation must stay far from overflow too,
+        # even where a saturating activation would bound its output
+        limit = float(np.finfo(params.dtype).max) / 16.0
         with np.errstate(over="ignore", invalid="ignore"):
             for i, (W, b) in enumerate(zip(coefs, intercepts)):
                 col_sums = np.add.reduce(np.abs(W), axis=0, dtype=np.float64)
                 z = float(np.max(bound * col_sums + np.abs(b)))
                 if i == self.n_layers - 1:
                     return z
+                if not z <= limit:
+                    return math.inf
                 bound = self.activation.output_bound(z)
         return bound  # pragma: no cover - a network has an output layer
 

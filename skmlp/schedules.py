@@ -26,6 +26,15 @@ __all__ = ["SCHEDULES", "SKLEARN_SCHEDULES", "make_schedule"]
 Schedule = Callable[[int], float]
 
 
+# past this many periods the phase within a period has no precision left
+_MAX_PERIODS = 2.0**52
+
+
+def _floor(x: float) -> float:
+    """``math.floor``, but infinity (a period of ~0 epochs) stays infinity."""
+    return math.floor(x) if math.isfinite(x) else x
+
+
 def _cosine(low: float, high: float, fraction: float) -> float:
     """``high`` at fraction 0 down to ``low`` at fraction 1, half a cosine."""
     return low + (high - low) * 0.5 * (1.0 + math.cos(math.pi * fraction))
@@ -52,7 +61,7 @@ def step_decay(*, learning_rate_init, decay_rate, decay_epochs, steps_per_epoch,
     """Multiply the rate by ``decay_rate`` every ``decay_epochs`` epochs (whole
     epochs: the rate changes only between epochs)."""
     return lambda step: (
-        learning_rate_init * decay_rate ** math.floor((step // steps_per_epoch) / decay_epochs)
+        learning_rate_init * decay_rate ** _floor((step // steps_per_epoch) / decay_epochs)
     )
 
 
@@ -90,6 +99,8 @@ def cosine_restarts(
         # the index k of the period that holds `epochs`, in closed form (a
         # walk over the periods would cost one iteration per restart)
         if restart_mult == 1.0:
+            if not epochs / period < _MAX_PERIODS:  # periods of ~0 epochs
+                return learning_rate_init
             k = math.floor(epochs / period)
             start, length = k * period, period
         else:
@@ -132,6 +143,8 @@ def cyclic(
     decay_steps = decay_epochs * steps_per_epoch
 
     def schedule(step):
+        if not step / half < _MAX_PERIODS:  # half-cycles of ~0 steps
+            return learning_rate_init
         cycle = math.floor(1 + step / (2 * half))
         x = abs(step / half - 2 * cycle + 1)
         if cyclic_mode == "triangular2":

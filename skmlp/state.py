@@ -58,6 +58,7 @@ class StoppingState:
     best_params: np.ndarray | None = None
     best_epoch: int | None = None
     lr_scale: float = 1.0  # the plateau rule's divisions of the rate
+    reference: float | None = None  # what patience compares with, after a peak
 
     @classmethod
     def new(cls, validation: bool) -> StoppingState:

@@ -16,10 +16,14 @@ across warm starts. ``update`` reads the epoch's record and returns a
   to 1e-6, sgd only) and skmlp's ``'plateau'`` (``plateau_factor``, down to
   ``learning_rate_min``, every solver) are its two settings.
 
-Epochs up to ``start_from`` (counted over all records) never count towards
-the patience, as Keras's ``EarlyStopping(start_from_epoch=...)``: a schedule
-that first raises the rate (warm-up, ``one_cycle``, ``cyclic``) is not cut
-short before its peak. The best epoch is still tracked through them.
+With ``restart=True``, epochs up to ``start_from`` (counted over all
+records) are ignored by the patience, as Keras's
+``EarlyStopping(start_from_epoch=...)`` ignores them: a schedule that first
+raises the rate (warm-up, ``one_cycle``, ``cyclic``) is not cut short before
+its peak, and after the peak the patience measures improvement against the
+epochs since, not against a best reached while the rate was still rising.
+The best epoch (whose weights are restored) is still searched over every
+epoch.
 """
 
 from __future__ import annotations
@@ -63,17 +67,18 @@ class TrainingLossRule:
     tol: float
     patience: float
     start_from: int = 0
+    restart: bool = False
     validation = False
 
     def update(
         self, memory: StoppingState, record: EpochRecord, params: np.ndarray, rate: float
     ) -> Verdict:
         loss = record.train_loss
-        worse = loss > memory.best_loss - self.tol
+        best = memory.best_loss
         if loss < memory.best_loss:
             memory.best_loss = loss
-        worse = worse and record.epoch > self.start_from
-        return _count(memory, worse, self.patience, "Training loss", self.tol)
+        # patience compares with the best so far, or with the best since the peak
+        return _patience(self, memory, record, -loss, -best, "Training loss")
 
 
 @dataclass(frozen=True)
@@ -85,19 +90,36 @@ class ValidationScoreRule:
     tol: float
     patience: float
     start_from: int = 0
+    restart: bool = False
     validation = True
 
     def update(
         self, memory: StoppingState, record: EpochRecord, params: np.ndarray, rate: float
     ) -> Verdict:
         score = record.val_score
-        worse = not score >= memory.best_score + self.tol
+        best = memory.best_score
         if score > memory.best_score:
             memory.best_score = score
             memory.best_epoch = record.epoch
             memory.best_params = params.copy()  # a new array: snapshots stay valid
-        worse = worse and record.epoch > self.start_from
-        return _count(memory, worse, self.patience, "Validation score", self.tol)
+        return _patience(self, memory, record, score, best, "Validation score")
+
+
+def _patience(rule, memory: StoppingState, record: EpochRecord, value, best, what) -> Verdict:
+    """Count an epoch that fails to beat the reference (higher is better) by tol."""
+    if record.epoch <= rule.start_from:  # the schedule is still rising
+        return Verdict()
+    if rule.restart:
+        reference = memory.reference
+        if reference is None or record.epoch == rule.start_from + 1:
+            memory.reference, memory.no_improvement_count = value, 0
+            return Verdict()
+        worse = not value >= reference + rule.tol
+        if value > reference:
+            memory.reference = value
+    else:
+        worse = not value >= best + rule.tol
+    return _count(memory, worse, rule.patience, what, rule.tol)
 
 
 def _count(memory: StoppingState, worse: bool, patience: float, what: str, tol: float) -> Verdict:

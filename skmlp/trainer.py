@@ -28,7 +28,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
@@ -67,11 +67,17 @@ class Outcome:
 
 @dataclass
 class TrainingData:
-    """The rows training runs on (the validation rows are elsewhere)."""
+    """The rows training runs on (the validation rows are elsewhere).
+
+    ``out_dtype``, when narrower than the network's, is the dtype predictions
+    for these rows come back in (float32 input to a float64 model): kept
+    weights must give predictions that fit in it.
+    """
 
     X: object
     Y: np.ndarray
     sample_weight: np.ndarray | None = None
+    out_dtype: object = None
 
     @functools.cached_property
     def x_max(self) -> float:
@@ -92,6 +98,9 @@ class Step:
 
     ``ws`` binds the parameter vector and the gradient; ``dropout_rng``
     (used only where the network drops units) draws each batch's masks.
+    ``compiled`` and ``compiled_update``, when set (see :mod:`skmlp.compiled`),
+    run the loss and gradient and the optimizer's update in compiled kernels
+    with the same arithmetic; the transforms always run here.
     """
 
     net: Network
@@ -101,11 +110,19 @@ class Step:
     alpha: float = 0.0
     l1_ratio: float = 0.0
     dropout_rng: np.random.Generator | None = None
+    compiled: object = field(default=None, init=False)
+    compiled_update: object = field(default=None, init=False)
 
     def loss_and_grad(self, X, Y, sample_weight) -> float:
         """The penalized batch loss; the gradient goes to ``ws.grad``."""
+        fast = self.compiled
         if self.dropout_rng is not None and any(self.net.dropout):
-            self.net.draw_dropout_masks(self.ws, X.shape[0], self.dropout_rng)
+            if fast is not None:
+                fast.draw_dropout_masks(X.shape[0], self.dropout_rng)
+            else:
+                self.net.draw_dropout_masks(self.ws, X.shape[0], self.dropout_rng)
+        if fast is not None:
+            return fast.loss_and_grad(X, Y, sample_weight, self.alpha, self.l1_ratio)
         return self.net.loss_and_grad(self.ws, X, Y, sample_weight, self.alpha, self.l1_ratio)
 
     def update(self, optimizer_state: dict, rate: float) -> None:
@@ -113,7 +130,10 @@ class Step:
         params, grad = self.ws.params, self.ws.grad
         for transform in self.transforms:
             transform.before(params, grad, rate)
-        self.optimizer.update(params, grad, optimizer_state, rate)
+        if self.compiled_update is not None:
+            self.compiled_update(params, grad, optimizer_state, rate)
+        else:
+            self.optimizer.update(params, grad, optimizer_state, rate)
         for transform in self.transforms:
             transform.after(params, grad, rate)
 
@@ -328,13 +348,22 @@ def finite_on(net: Network, params: np.ndarray, data: TrainingData) -> bool:
     certify pay for a forward pass over every row.
     """
     n = data.X.shape[0]
-    safe = net.loss.safe_raw_bound(params.dtype, max(n, 1), data.y_max)
+    out = params.dtype
+    if data.out_dtype is not None and np.dtype(data.out_dtype).itemsize < out.itemsize:
+        out = np.dtype(data.out_dtype)
+    safe = net.loss.safe_raw_bound(out, max(n, 1), data.y_max)
     if net.raw_output_bound(params, data.x_max) <= safe:
         return True
+    try:
+        # an overflow anywhere in the forward pass counts, even where a
+        # saturating activation or link would hide it from the predictions
+        with np.errstate(over="raise", invalid="raise", divide="ignore", under="ignore"):
+            pred = net.predict(params, data.X, out_dtype=out)
+    except FloatingPointError:
+        return False
+    if not np.isfinite(pred).all():
+        return False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        pred = net.predict(params, data.X)
-        if not np.isfinite(pred).all():
-            return False
         return math.isfinite(net.loss.value(data.Y, pred, pred - data.Y, data.sample_weight))
 
 
@@ -446,7 +475,12 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
         state.optimizer = step.optimizer.init(params)
     if config.validation is not None and state.stopping.best_params is not None:
         np.copyto(params, state.stopping.best_params)
-    if not finite_on(step.net, params, data):
+    rows = [data] if config.validation is None else [data, config.validation.data]
+
+    def verified(params):  # finite on every row the fit was given
+        return all(finite_on(step.net, params, part) for part in rows)
+
+    if not verified(params):
         if reason != "diverged":
             message = "The final weights give a non-finite loss on the training data"
         reason, kept = "diverged", None
@@ -454,7 +488,7 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
             if np.array_equal(ckpt.params, params):
                 continue  # these were just found wanting
             ckpt.restore(params, state)
-            if finite_on(step.net, params, data):
+            if verified(params):
                 kept = ckpt
                 break
         if kept is None:

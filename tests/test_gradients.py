@@ -368,7 +368,7 @@ def test_predict_in_chunks_equals_one_forward_pass(activation, loss, chunk_rows,
     "loss, expected",
     [
         (make_loss("absolute_error"), 0.0),  # sign(0)
-        (make_loss("quantile", quantile=0.3), 0.7),  # 1 - q, HistGradientBoosting's choice
+        (make_loss("quantile", quantile=0.3), -0.3),  # -q, HistGradientBoosting's choice
         (make_loss("huber", huber_delta=0.5), 0.0),  # smooth there
     ],
     ids=["absolute_error", "quantile", "huber"],
