@@ -277,8 +277,8 @@ default='constant'
         ``'adaptive'`` divides the rate by 5 whenever the stopping rule would
         otherwise stop training, until it falls below 1e-6. The others apply
         to every stochastic solver: ``'plateau'`` is ``'adaptive'`` for any
-        solver, dividing by ``plateau_factor`` until the rate falls below
-        ``learning_rate_min``; ``'step'`` multiplies the rate by
+        solver, dividing by ``plateau_factor`` until the rate is at or below
+        ``max(learning_rate_min, 1e-12)``; ``'step'`` multiplies the rate by
         ``decay_rate`` every ``decay_epochs`` epochs; ``'exponential'`` by
         ``decay_rate ** (epoch / decay_epochs)``; ``'cosine'`` anneals it to
         ``learning_rate_min`` over ``max_iter`` epochs; ``'cosine_restarts'``

@@ -110,10 +110,14 @@ def _patience(rule, memory: StoppingState, record: EpochRecord, value, best, wha
     if record.epoch <= rule.start_from:  # the schedule is still rising
         return Verdict()
     if rule.restart:
+        if record.epoch == rule.start_from + 1:
+            memory.reference, memory.no_improvement_count = None, 0
         reference = memory.reference
-        if reference is None or record.epoch == rule.start_from + 1:
-            memory.reference, memory.no_improvement_count = value, 0
-            return Verdict()
+        if reference is None:
+            if value == value:  # the first finite value after the peak sets it
+                memory.reference = value
+                return Verdict()
+            return _count(memory, True, rule.patience, what, rule.tol)  # NaN: no improvement
         worse = not value >= reference + rule.tol
         if value > reference:
             memory.reference = value

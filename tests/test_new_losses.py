@@ -338,3 +338,26 @@ def test_onnx_exports_the_new_regression_losses(loss):
     session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: X})[0].ravel()
     np.testing.assert_allclose(got, model.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_a_nan_score_right_after_the_peak_does_not_block_later_improvements():
+    X, y = _noise()
+    calls = []
+
+    def rising(estimator, X_val, y_val):  # improves every epoch, NaN at epoch 6
+        calls.append(1)
+        return math.nan if len(calls) == 6 else float(len(calls))
+
+    model = MLPClassifier(
+        (4,),
+        early_stopping=True,
+        scoring=rising,
+        warmup_epochs=5,
+        n_iter_no_change=3,
+        max_iter=40,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the NaN score's warning
+        model.fit(X, y)
+    assert model.n_iter_ == 40
