@@ -46,6 +46,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skmlp
+import skmlp.compiled as compiled
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
@@ -165,6 +166,20 @@ def torch_accuracy(model, X, y):
 
 
 # ---------------------------------------------------------------- workloads
+def _numpy_engine(fit):
+    """Run ``fit`` on skmlp's numpy engine (the reference)."""
+    if compiled.active_engine() == "numpy":
+        return fit()
+    with compiled.engine("numpy"):
+        return fit()
+
+
+def _all_threads(fit):
+    """Run ``fit`` without skmlp's one-BLAS-thread policy for small products."""
+    with compiled.blas_policy(False):
+        return fit()
+
+
 def w1(args, peaks):
     n_train = 50_000 if not args.quick else 5_000
     X, y = make_classification(
@@ -194,6 +209,12 @@ def w1(args, peaks):
         contenders = {
             "skmlp": lambda Xd=Xd, e=epochs: skmlp.MLPClassifier(**common, max_iter=e).fit(
                 Xd, y_train
+            ),
+            "skmlp numpy engine": lambda Xd=Xd, e=epochs: _numpy_engine(
+                lambda: skmlp.MLPClassifier(**common, max_iter=e).fit(Xd, y_train)
+            ),
+            "skmlp all BLAS threads": lambda Xd=Xd, e=epochs: _all_threads(
+                lambda: skmlp.MLPClassifier(**common, max_iter=e).fit(Xd, y_train)
             ),
             "sklearn": lambda Xd=Xd, e=epochs: sk_nn.MLPClassifier(**common, max_iter=e).fit(
                 Xd, y_train
@@ -349,10 +370,16 @@ def w3(args):
             scores.append(est.fit(X, y).score(X, y))
         return float(np.mean(scores))
 
-    runs = {"skmlp": [], "sklearn": []}
+    runs = {"skmlp": [], "skmlp numpy engine": [], "skmlp all BLAS threads": [], "sklearn": []}
+    variants = {
+        "skmlp": lambda: fits(skmlp),
+        "skmlp numpy engine": lambda: _numpy_engine(lambda: fits(skmlp)),
+        "skmlp all BLAS threads": lambda: _all_threads(lambda: fits(skmlp)),
+        "sklearn": lambda: fits(sk_nn),
+    }
     for _ in range(args.repeats):
-        for name, module in (("skmlp", skmlp), ("sklearn", sk_nn)):
-            acc, seconds = timed(lambda m=module: fits(m))
+        for name, run in variants.items():
+            acc, seconds = timed(run)
             runs[name].append((seconds, acc))
     rows = []
     for name, rs in runs.items():
@@ -435,6 +462,10 @@ def main(argv=None):
         f"torch {torch.__version__ if torch is not None else 'not installed (skipped)'}"
     )
     print(f"BLAS: {'; '.join(blas)}")
+    print(
+        f"skmlp engine: {compiled.active_engine()}; 'skmlp' rows apply skmlp's BLAS thread "
+        "policy (one thread for batch-sized products), 'all BLAS threads' rows do not"
+    )
     peaks = {name: matmul_peak(np.dtype(name)) for name in ("float64", "float32")}
     print(
         "matrix-multiply peak (2048 x 2048, best of 5): "

@@ -15,6 +15,7 @@ their arrays once per fit (dtype, contiguity), never per batch.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import platform
 import warnings
@@ -26,7 +27,14 @@ try:
 except ImportError:  # not built: no compiler, or the build failed
     _kernels = None
 
-__all__ = ["CompiledStep", "active_engine", "engine", "fast_update", "show_versions"]
+__all__ = [
+    "CompiledStep",
+    "active_engine",
+    "blas_threads_for",
+    "engine",
+    "fast_update",
+    "show_versions",
+]
 
 ACTIVATION_CODES = {
     "identity": 0,
@@ -282,6 +290,76 @@ def fast_update(optimizer):
     else:
         return None
     return update
+
+
+# --- BLAS threads ---------------------------------------------------------------
+# The BLAS thread counts when skmlp was imported: a later difference is the
+# user's own threadpool_limits, which always wins.
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_controller = {}
+
+
+def _blas_controller():
+    if "c" not in _controller:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            _controller["c"] = None
+        else:
+            controller = ThreadpoolController().select(user_api="blas")
+            _controller["c"] = controller
+            _controller["threads"] = [lib.num_threads for lib in controller.lib_controllers]
+    return _controller["c"]
+
+
+# A batch's largest product (multiply-adds) below which training runs BLAS on
+# one thread; measured with benchmarks/blas_threads.py (docs/performance.md).
+SMALL_PRODUCT = 2**23
+
+
+_policy = {"on": True}
+
+
+@contextlib.contextmanager
+def blas_policy(enabled: bool):
+    """Apply (or not) the one-thread policy of :func:`blas_threads_for` inside
+    the block: the benchmark measures both threadings with it."""
+    before = _policy["on"]
+    _policy["on"] = bool(enabled)
+    try:
+        yield
+    finally:
+        _policy["on"] = before
+
+
+@contextlib.contextmanager
+def blas_threads_for(net, batch_size: int):
+    """One BLAS thread while training ``net`` on batches of ``batch_size`` rows
+    whose products are small, where more threads only contend for the cores;
+    left alone when the user limited the threads (``threadpool_limits`` or an
+    environment variable)."""
+    units = net.layer_units
+    largest = batch_size * max(a * b for a, b in itertools.pairwise(units))
+    controller = _blas_controller()
+    chosen = (
+        _policy["on"]
+        and controller is not None
+        and largest <= SMALL_PRODUCT
+        and not any(os.environ.get(name) for name in _BLAS_ENV)
+        and [lib.num_threads for lib in controller.lib_controllers] == _controller["threads"]
+        and max(_controller["threads"], default=1) > 1
+    )
+    if not chosen:
+        yield
+        return
+    with controller.limit(limits=1):
+        yield
+
+
+try:  # the thread counts as the user left them, before any fit
+    _blas_controller()
+except Exception:  # pragma: no cover - an unusual BLAS setup: no policy then
+    _controller["c"] = None
 
 
 def show_versions(file=None) -> None:

@@ -954,15 +954,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         targets = self._training_targets(p.data.Y, p.data.X.dtype)
         data = replace(p.data, Y=targets)
         try:
-            outcome = run_lbfgs(
-                step,
-                p.params,
-                data,
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
-                reporters=reporters,
-            )
+            with compiled.blas_threads_for(p.net, data.X.shape[0]):
+                outcome = run_lbfgs(
+                    step,
+                    p.params,
+                    data,
+                    max_iter=self.max_iter,
+                    max_fun=self.max_fun,
+                    tol=self.tol,
+                    reporters=reporters,
+                )
         finally:
             for reporter in reporters:
                 reporter.close()
@@ -995,7 +996,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
         config.reporters = [*config.reporters, *hooks.bridge(data, "epoch", y_train)]
         try:
-            outcome = run_stochastic(config, state, p.params, data, p.rng)
+            with compiled.blas_threads_for(p.net, batch_size):
+                outcome = run_stochastic(config, state, p.params, data, p.rng)
         finally:
             for reporter in config.reporters:
                 reporter.close()
