@@ -9,7 +9,9 @@ L2 penalty, the optimizer, and the batch gathering. What is left of the epoch
 is Python overhead (and whatever the parts do differently together).
 
 It uses only the engine's public structure, so it can time an older checkout
-too: ``PYTHONPATH=<checkout> python benchmarks/profile_epoch.py``.
+too: ``PYTHONPATH=<checkout> python benchmarks/profile_epoch.py``. Where the
+compiled kernels are built, it also times the same epoch on them and reports
+the share of that epoch spent outside the matrix multiplies.
 """
 
 from __future__ import annotations
@@ -113,7 +115,37 @@ def profile(dtype, repeats: int = 3) -> dict:
     for name, fn in parts.items():
         results[name] = min(_time(fn, batches) for _ in range(repeats))
     results["python + other"] = results["epoch"] - sum(results[k] for k in parts)
+    compiled_epoch = _compiled_epoch(net, params, opt, X, Y, batches, repeats)
+    if compiled_epoch is not None:
+        results["compiled engine epoch"] = compiled_epoch
     return results
+
+
+def _compiled_epoch(net, params, opt, X, Y, batches, repeats):
+    """The same epoch on the compiled engine (batch kernel + fused update), or
+    None where the kernels are not built (or this is an older checkout)."""
+    try:
+        import skmlp.compiled as compiled
+    except ImportError:
+        return None
+    if compiled._kernels is None:
+        return None
+    dtype = params.dtype
+    ws = net.workspace(BATCH, params.copy())
+    fast = compiled.CompiledStep(net, ws, BATCH)
+    update = compiled.fast_update(opt)
+    state = opt.init(ws.params)
+    Yf = Y.astype(dtype)
+    Xb, Yb = np.empty((BATCH, X.shape[1]), dtype), np.empty((BATCH, K), dtype)
+
+    def step(idx):
+        np.take(X, idx, axis=0, out=Xb[: len(idx)])
+        np.take(Yf, idx, axis=0, out=Yb[: len(idx)])
+        fast.loss_and_grad(Xb[: len(idx)], Yb[: len(idx)], None, ALPHA, 0.0)
+        update(ws.params, ws.grad, state, 1e-3)
+
+    step(batches[0])
+    return min(_time(step, batches) for _ in range(repeats))
 
 
 def main() -> None:
@@ -126,8 +158,15 @@ def main() -> None:
         epoch = res["epoch"]
         print(f"\nW1 epoch, {dtype}: {epoch * 1000:.0f} ms")
         for name, seconds in res.items():
-            if name != "epoch":
+            if name not in ("epoch", "compiled engine epoch"):
                 print(f"  {name:28s} {seconds * 1000:7.1f} ms  {100 * seconds / epoch:5.1f}%")
+        if "compiled engine epoch" in res:
+            fast, matmuls = res["compiled engine epoch"], res["matrix multiplies"]
+            print(
+                f"compiled engine: {fast * 1000:.0f} ms per epoch; outside the matrix "
+                f"multiplies (numpy's timing of the same products): "
+                f"{(fast - matmuls) * 1000:.0f} ms, {100 * (fast - matmuls) / fast:.0f}%"
+            )
 
 
 if __name__ == "__main__":

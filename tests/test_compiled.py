@@ -230,3 +230,61 @@ def test_missing_kernels_warn_once_at_the_first_fit(monkeypatch, digits):
         warnings.simplefilter("always")
         MLPClassifier((4,), max_iter=2).fit(X, y)
     assert not [w for w in caught if "compiled kernels" in str(w.message)]  # once per process
+
+
+def _blas_threads_during_fit(monkeypatch, X, y, **params):
+    """The BLAS thread counts seen while the training loop runs."""
+    from threadpoolctl import threadpool_info
+
+    import skmlp.estimators
+
+    seen = []
+    original = skmlp.estimators.run_stochastic
+
+    def spy(*args, **kwargs):
+        seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(skmlp.estimators, "run_stochastic", spy)
+    MLPClassifier(**{"max_iter": 2, "random_state": 0, **params}).fit(X, y)
+    return seen[0]
+
+
+def test_small_batch_products_train_on_one_blas_thread(monkeypatch, digits):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X, y = digits
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    if max(before) < 2 or any(os.environ.get(v) for v in compiled._BLAS_ENV):
+        pytest.skip("BLAS runs on one thread here already")
+    assert set(_blas_threads_during_fit(monkeypatch, X, y, hidden_layer_sizes=(16,))) == {1}
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert after == before  # restored after the fit
+    with compiled.blas_policy(False):
+        assert max(_blas_threads_during_fit(monkeypatch, X, y, hidden_layer_sizes=(16,))) > 1
+
+
+def test_a_users_own_thread_limit_wins(monkeypatch, digits):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X, y = digits
+    if any(os.environ.get(v) for v in compiled._BLAS_ENV):
+        pytest.skip("the environment sets the BLAS threads")
+    limits = {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    if max(limits) < 3:
+        # on 2 cores the user's 2 equals the default: use a limit skmlp would not pick
+        pytest.skip("needs at least 3 BLAS threads to tell a user's limit from the default")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        assert set(_blas_threads_during_fit(monkeypatch, X, y, hidden_layer_sizes=(16,))) == {2}
+
+
+def test_a_users_limit_below_the_default_is_kept(monkeypatch, digits):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X, y = digits
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        seen = _blas_threads_during_fit(monkeypatch, X, y, hidden_layer_sizes=(16,))
+    assert set(seen) == {1}
+    # and a large network (products above the threshold) keeps the default
+    wide = max(compiled.SMALL_PRODUCT // (200 * 64), 1) + 1
+    seen = _blas_threads_during_fit(monkeypatch, X, y, hidden_layer_sizes=(wide,), max_iter=1)
+    assert seen == [
+        i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+    ]
