@@ -32,7 +32,7 @@ def _extensions():
     except ImportError:  # no Cython or numpy in the build environment
         return []
     try:
-        return cythonize(
+        extensions = cythonize(
             [
                 Extension(
                     "skmlp._kernels",
@@ -41,7 +41,6 @@ def _extensions():
                     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                     # no errno: lets the compiler vectorize sqrt (results are unchanged)
                     extra_compile_args=["-O3", "-fno-math-errno"],
-                    optional=True,  # a failed compile leaves the numpy engine
                 )
             ],
             compiler_directives={"language_level": "3"},
@@ -49,6 +48,9 @@ def _extensions():
     except Exception as exc:  # e.g. scipy's cython_blas declarations missing
         print(f"skmlp: not building the compiled kernels ({exc}); numpy engine only")
         return []
+    for extension in extensions:  # cythonize drops the flag: set it on its output
+        extension.optional = True  # a failed compile leaves the numpy engine
+    return extensions
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExtBesideSources})

@@ -110,7 +110,7 @@ def warn_if_missing() -> None:
             "Reinstall with a C compiler available, or set SKMLP_ENGINE=numpy to "
             "silence this.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=6,  # through _fit, fit and its two decorators: the caller's line
         )
 
 
