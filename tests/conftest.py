@@ -29,3 +29,22 @@ def regression():
     """A two-output regression with unit-scale targets."""
     X, y = make_regression(n_samples=200, n_features=6, n_targets=2, random_state=0)
     return X, y / y.std()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A client of a real two-process Dask LocalCluster on 127.0.0.1, closed
+    (with its workers and scheduler) at the end, even when a test fails."""
+    distributed = pytest.importorskip("distributed")  # the dask extra
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster, timeout="30s") as client,
+    ):
+        client.wait_for_workers(2, timeout=30)
+        yield client

@@ -29,22 +29,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 TIMEOUT = 60  # seconds for one search; a hung cluster fails the test, not the run
 
 
-@pytest.fixture(scope="module")
-def client():
-    # the context managers close the client, workers and scheduler even when
-    # a test fails
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster, timeout="30s") as client,
-    ):
-        client.wait_for_workers(2, timeout=30)
-        yield client
+@pytest.fixture
+def client(dask_client):
+    return dask_client  # the session's LocalCluster (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -131,24 +131,6 @@ def test_markers_sit_on_python_blocks():
                 assert (path, n) in marked, f"{path.name}:{n}: marker not before a python block"
 
 
-@pytest.fixture(scope="module")
-def local_cluster():
-    import distributed  # the dask extra is part of the test extra
-
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster, timeout="30s") as client,
-    ):
-        client.wait_for_workers(2, timeout=30)
-        yield cluster
-
-
 def _run_doctest(block: Block, source: str, namespace: dict) -> None:
     test = doctest.DocTestParser().get_doctest(
         source, namespace, block.id, str(block.path), block.lineno
@@ -164,7 +146,7 @@ def test_block_runs(block, request, tmp_path, monkeypatch):
     assert block.marker in MARKERS | {None}, f"unknown marker {block.marker!r}"
     source = block.source
     if block.marker == "dask-localcluster":
-        address = request.getfixturevalue("local_cluster").scheduler_address
+        address = request.getfixturevalue("dask_client").scheduler.address
         source, n = CLIENT_ADDRESS.subn(lambda _: repr(address), source)
         assert n, 'a dask-localcluster block must connect with Client("tcp://...")'
     else:
