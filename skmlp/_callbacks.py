@@ -17,7 +17,6 @@ import sklearn
 try:
     from sklearn.callback import CallbackSupportMixin, with_callbacks
 except ImportError:  # scikit-learn < 1.9
-    HAVE_CALLBACKS = False
 
     class CallbackSupportMixin:  # type: ignore[no-redef]
         """Stand-in for scikit-learn's mixin where ``sklearn.callback`` is absent."""
@@ -42,10 +41,8 @@ except ImportError:  # scikit-learn < 1.9
     def with_callbacks(method):  # type: ignore[no-redef]
         return method
 
-else:
-    HAVE_CALLBACKS = True
 
-__all__ = ["HAVE_CALLBACKS", "CallbackBridge", "CallbackSupportMixin", "with_callbacks"]
+__all__ = ["CallbackBridge", "CallbackSupportMixin", "with_callbacks"]
 
 
 class CallbackBridge:

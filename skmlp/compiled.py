@@ -241,40 +241,27 @@ def fast_update(optimizer):
     elif kind is NAdam:
 
         def update(params, grad, state, rate):
-            b1, b2 = optimizer.beta_1, optimizer.beta_2
             state["t"] += 1
-            t = state["t"]
+            b1, b2 = optimizer.beta_1, optimizer.beta_2
+            scalars = optimizer.step_scalars(state["t"])
             k.nadam_update(
-                params,
-                grad,
-                state["m"],
-                state["v"],
-                b1,
-                b2,
-                b1 / (1.0 - b1 ** (t + 1)),
-                (1.0 - b1) / (1.0 - b1**t),
-                1.0 / (1.0 - b2**t),
-                optimizer.epsilon,
-                rate,
+                params, grad, state["m"], state["v"], b1, b2, *scalars, optimizer.epsilon, rate
             )
 
     elif kind is Adam:
 
         def update(params, grad, state, rate):
-            b1, b2 = optimizer.beta_1, optimizer.beta_2
             state["t"] += 1
-            t = state["t"]
-            root = np.sqrt(1.0 - b2)
-            step = rate * np.sqrt(1.0 - b2**t) / (1.0 - b1**t) * (1.0 - b1) / root
+            step, eps_scaled = optimizer.step_scalars(state["t"], rate)
             k.adam_update(
                 params,
                 grad,
                 state["m"],
                 state["v"],
-                b1,
-                b2,
-                float(step),
-                float(optimizer.epsilon / root),
+                optimizer.beta_1,
+                optimizer.beta_2,
+                step,
+                eps_scaled,
             )
 
     elif kind is RMSProp:

@@ -772,7 +772,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self._check_held_out_arguments(call)
         problem = self._prepare(call.X, call.y, call.sample_weight, call.incremental, call.classes)
         hooks = _Hooks(context, owner, self._reconstruction(problem.net))
-        hooks.begin(problem.data, self._decode(problem.data.Y))
+        hooks.begin(problem.data, self._decode(problem.data.Y) if hooks.active else None)
         if self.solver == "lbfgs":
             outcome = self._train_lbfgs(problem, hooks)
         else:

@@ -135,14 +135,21 @@ class Adam(_Optimizer):
         v *= b2
         np.multiply(grad, grad, out=work)
         v += work
-        # sqrt(v_true) + eps = sqrt(1 - b2) * (sqrt(v) + eps / sqrt(1 - b2))
-        root = np.sqrt(1.0 - b2)
-        step = learning_rate * np.sqrt(1.0 - b2**t) / (1.0 - b1**t) * (1.0 - b1) / root
+        step, eps_scaled = self.step_scalars(t, learning_rate)
         np.sqrt(v, out=work)
-        work += self.epsilon / root
+        work += eps_scaled
         np.divide(m, work, out=work)
         work *= step
         params -= work
+
+    def step_scalars(self, t: int, learning_rate: float) -> tuple[float, float]:
+        """Step ``t``'s size and the epsilon added to ``sqrt(v)``, for the
+        scaled moments (shared with the compiled update)."""
+        b1, b2 = self.beta_1, self.beta_2
+        # sqrt(v_true) + eps = sqrt(1 - b2) * (sqrt(v) + eps / sqrt(1 - b2))
+        root = np.sqrt(1.0 - b2)
+        step = learning_rate * np.sqrt(1.0 - b2**t) / (1.0 - b1**t) * (1.0 - b1) / root
+        return float(step), float(self.epsilon / root)
 
 
 class RMSProp(_Optimizer):
@@ -243,16 +250,23 @@ class NAdam(Adam):
         np.multiply(grad, grad, out=work)
         work *= 1.0 - b2
         v += work
+        m_scale, g_scale, v_scale = self.step_scalars(t)
         numerator = self._scratch(params, "_work2")
-        np.multiply(m, b1 / (1.0 - b1 ** (t + 1)), out=numerator)
-        np.multiply(grad, (1.0 - b1) / (1.0 - b1**t), out=work)
+        np.multiply(m, m_scale, out=numerator)
+        np.multiply(grad, g_scale, out=work)
         numerator += work
-        np.multiply(v, 1.0 / (1.0 - b2**t), out=work)
+        np.multiply(v, v_scale, out=work)
         np.sqrt(work, out=work)
         work += self.epsilon
         np.divide(numerator, work, out=work)
         work *= learning_rate
         params -= work
+
+    def step_scalars(self, t: int) -> tuple[float, float, float]:
+        """The bias corrections of step ``t``: the factors of ``m``, of the
+        gradient and of ``v`` (shared with the compiled update)."""
+        b1, b2 = self.beta_1, self.beta_2
+        return b1 / (1.0 - b1 ** (t + 1)), (1.0 - b1) / (1.0 - b1**t), 1.0 / (1.0 - b2**t)
 
 
 OPTIMIZERS: dict[str, type[_Optimizer]] = {

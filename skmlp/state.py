@@ -125,10 +125,6 @@ class TrainingState:
         if not incremental:
             self.schedule_start = self.step
 
-    def copy(self) -> TrainingState:
-        """A copy that shares no mutable array with this state."""
-        return TrainingState.from_dict(self.to_dict())
-
     # --- the persisted form ----------------------------------------------
     def to_dict(self) -> dict:
         """The state as numpy arrays and builtins (for pickle and skops)."""

@@ -97,7 +97,7 @@ class Step:
     between its ``transforms``' ``before`` and ``after``.
 
     ``ws`` binds the parameter vector and the gradient; ``dropout_rng``
-    (used only where the network drops units) draws each batch's masks.
+    (give it only where the network drops units) draws each batch's masks.
     ``compiled`` and ``compiled_update``, when set (see :mod:`skmlp.compiled`),
     run the loss and gradient and the optimizer's update in compiled kernels
     with the same arithmetic; the transforms always run here.
@@ -116,7 +116,7 @@ class Step:
     def loss_and_grad(self, X, Y, sample_weight) -> float:
         """The penalized batch loss; the gradient goes to ``ws.grad``."""
         fast = self.compiled
-        if self.dropout_rng is not None and any(self.net.dropout):
+        if self.dropout_rng is not None:  # given only where the network drops units
             if fast is not None:
                 fast.draw_dropout_masks(X.shape[0], self.dropout_rng)
             else:
@@ -141,9 +141,8 @@ class Step:
         """Steps whose gradient a clipping transform rescaled since the last call."""
         total = 0
         for transform in self.transforms:
-            total += getattr(transform, "clipped", 0)
             if hasattr(transform, "clipped"):
-                transform.clipped = 0
+                total, transform.clipped = total + transform.clipped, 0
         return total
 
     def __call__(self, X, Y, sample_weight, optimizer_state: dict, rate: float) -> float:
