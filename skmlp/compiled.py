@@ -18,9 +18,10 @@ import contextlib
 import itertools
 import os
 import platform
-import warnings
 
 import numpy as np
+
+from ._warn import warn
 
 try:
     from . import _kernels
@@ -104,13 +105,11 @@ def warn_if_missing() -> None:
     engine was not asked for)."""
     if _kernels is None and not _FORCED_NUMPY and not _warned:
         _warned.append(True)
-        warnings.warn(
+        warn(
             "skmlp runs without its compiled kernels (the extension was not built "
             "when skmlp was installed); training uses the slower numpy engine. "
             "Reinstall with a C compiler available, or set SKMLP_ENGINE=numpy to "
             "silence this.",
-            UserWarning,
-            stacklevel=6,  # through _fit, fit and its two decorators: the caller's line
         )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import warnings
 from dataclasses import replace
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -45,6 +44,7 @@ from sklearn.utils.validation import (
 
 from . import compiled
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
+from ._warn import warn
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .losses import Loss, make_loss
@@ -756,11 +756,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         outcome = work._train(call, context, owner=self)
         self.__dict__ = work.__dict__  # the commit: one assignment
         if outcome.stop_reason == "diverged":
-            warnings.warn(outcome.message, DivergenceWarning, stacklevel=4)
+            warn(outcome.message, DivergenceWarning)
         elif outcome.stop_reason == "interrupted":
-            warnings.warn(outcome.message, stacklevel=4)
+            warn(outcome.message)
         elif outcome.stop_reason == "max_iter":
-            warnings.warn(outcome.message, ConvergenceWarning, stacklevel=4)
+            warn(outcome.message, ConvergenceWarning)
         return self
 
     def _max_subtasks(self, incremental: bool) -> int:
@@ -938,10 +938,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n)
         if self.batch_size > n:
-            warnings.warn(
+            warn(
                 f"Got batch_size={self.batch_size} larger than the "
-                f"{n} training samples; it is clipped to {n}.",
-                stacklevel=7,
+                f"{n} training samples; it is clipped to {n}."
             )
         return min(self.batch_size, n)
 
@@ -1270,11 +1269,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 )
             if math.isnan(value) and not warned:
                 warned = True
-                warnings.warn(
+                warn(
                     f"The 'scoring' of {type(self).__name__} ({self.scoring!r}) returned "
-                    "NaN on the validation set; such epochs count as no improvement.",
-                    UserWarning,
-                    stacklevel=2,
+                    "NaN on the validation set; such epochs count as no improvement."
                 )
             return value
 
