@@ -34,9 +34,9 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.validation import (
+    _check_feature_names,
     _check_sample_weight,
     check_array,
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -116,6 +116,26 @@ def _check_target_domain(loss: str, y: np.ndarray, name: str) -> None:
             f"loss='gamma' requires {name} > 0; {name} has values <= 0 (the gamma "
             "deviance is undefined there)."
         )
+
+
+def _held_out_weights(sample_weight_val, n_val: int, dtype) -> np.ndarray:
+    """``sample_weight_val`` as one finite weight >= 0 per validation row,
+    not all 0, or a ValueError that names it."""
+    if np.ndim(sample_weight_val) == 0:
+        sample_weight_val = np.full(n_val, sample_weight_val)
+    weights = check_array(
+        sample_weight_val, ensure_2d=False, dtype=dtype, input_name="sample_weight_val"
+    )
+    if weights.shape != (n_val,):
+        raise ValueError(
+            f"sample_weight_val has shape {weights.shape}; it needs one weight per row "
+            f"of X_val, shape ({n_val},)."
+        )
+    if np.any(weights < 0):
+        raise ValueError("sample_weight_val has negative values; weights must be >= 0.")
+    if not np.any(weights > 0):
+        raise ValueError("sample_weight_val is 0 for every validation row.")
+    return weights
 
 
 def _numeric_targets(y, name: str = "y"):
@@ -1207,13 +1227,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _given_validation_set(self, p: _Problem, call: _FitCall) -> Validation:
         """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
         training rows, as the validation hook."""
-        X_val = validate_data(
-            self,
-            call.X_val,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
+        X_val = self._held_out_rows(call.X_val)
         dtype, val_dtype = p.params.dtype, X_val.dtype
         if X_val.dtype != dtype:
             X_val = X_val.astype(dtype)
@@ -1222,16 +1236,32 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             Y_val = Y_val.reshape(-1, 1)
         if Y_val.dtype != bool:
             Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
-        check_consistent_length(X_val, Y_val)
+        if Y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {Y_val.shape[0]}.")
         if Y_val.shape[1] != p.data.Y.shape[1]:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs but y has {p.data.Y.shape[1]}.")
         sw_val = call.sample_weight_val
         if sw_val is not None:
-            sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype, ensure_non_negative=True)
-            if not np.any(sw_val > 0):
-                raise ValueError("sample_weight_val is 0 for every validation row.")
+            sw_val = _held_out_weights(sw_val, X_val.shape[0], dtype)
         held_out = TrainingData(X_val, Y_val, sw_val, val_dtype)
         return self._validation_hook(p.net, held_out)
+
+    def _held_out_rows(self, X_val):
+        """``X_val`` checked like ``X``, by errors that name it."""
+        _check_feature_names(self, X_val, reset=False)
+        X_val = check_array(
+            X_val,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            input_name="X_val",
+            estimator=self,
+        )
+        if X_val.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {X_val.shape[1]} features, but X has {self.n_features_in_}; "
+                "the validation rows need the training data's columns."
+            )
+        return X_val
 
     def _validation_hook(self, net: Network, held_out: TrainingData) -> Validation:
         """Score ``held_out`` on the true labels; its loss on the trained targets."""
@@ -1282,14 +1312,25 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             return None
         if callable(self.scoring):
             return self.scoring
+        name = type(self).__name__
         try:
-            return get_scorer(self.scoring)
+            scorer = get_scorer(self.scoring)
         except ValueError as exc:
             raise InvalidParameterError(
-                f"The 'scoring' parameter of {type(self).__name__} must be None, 'loss', "
+                f"The 'scoring' parameter of {name} must be None, 'loss', "
                 f"a scorer name of sklearn.metrics.get_scorer_names() or a callable; "
                 f"got {self.scoring!r}."
             ) from exc
+        # a scorer that needs predict_proba fails at the first epoch otherwise
+        methods = getattr(scorer, "_response_method", "predict")
+        methods = (methods,) if isinstance(methods, str) else tuple(methods)
+        if not any(hasattr(self, method) for method in methods):
+            raise InvalidParameterError(
+                f"The 'scoring' parameter of {name} is {self.scoring!r}, which scores "
+                f"{' or '.join(methods)}; {name} has no such method. Choose a scorer "
+                f"for a {'classifier' if isinstance(self, ClassifierMixin) else 'regressor'}."
+            )
+        return scorer
 
     def _dropout_rates(self, n_hidden: int) -> tuple:
         rates = self.dropout
@@ -1711,6 +1752,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
         if y_val.ndim == 2 and y_val.shape[1] == 1 and not self._multilabel:
             y_val = column_or_1d(y_val)
+        if y_val.ndim != 1 and not self._multilabel:
+            raise ValueError(
+                f"y_val must hold one label per row (1-d), as y does; got shape {y_val.shape}."
+            )
         if self._multilabel:
             if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
                 raise ValueError(

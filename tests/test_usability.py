@@ -8,6 +8,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skmlp import MLPClassifier, MLPRegressor
 
@@ -71,3 +72,58 @@ def test_warnings_can_be_filtered_by_the_callers_module():
         warnings.filterwarnings("ignore", category=ConvergenceWarning, module=__name__)
         est.fit(X, y)
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def _validation_fit(est_cls, X_val, y_val, sample_weight_val=None, y=None):
+    X, y_binary = _binary()
+    y = y_binary if y is None else y
+    est = est_cls(hidden_layer_sizes=(4,), early_stopping=True, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val)
+
+
+def test_validation_data_errors_name_x_val():
+    X, y = _binary(10)
+    with pytest.raises(ValueError, match=r"X_val has 4 features, but X has 3"):
+        _validation_fit(MLPClassifier, np.hstack([X, X[:, :1]]), y)
+    X_nan = X.copy()
+    X_nan[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"Input X_val contains NaN"):
+        _validation_fit(MLPClassifier, X_nan, y)
+    with pytest.raises(ValueError, match=r"X_val has 10 rows but y_val has 9"):
+        _validation_fit(MLPClassifier, X, y[:9])
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (np.ones(9), r"sample_weight_val has shape \(9,\).*shape \(10,\)"),
+        (-np.ones(10), r"sample_weight_val has negative values"),
+        (np.full(10, np.nan), r"Input sample_weight_val contains NaN"),
+        (np.zeros(10), r"sample_weight_val is 0 for every validation row"),
+    ],
+)
+def test_validation_weight_errors_name_sample_weight_val(weights, message):
+    X, y = _binary(10)
+    with pytest.raises(ValueError, match=message):
+        _validation_fit(MLPClassifier, X, y, weights)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_two_column_y_val_of_a_single_label_target_names_y_val(n_classes):
+    X, _ = _binary()
+    y = np.arange(len(X)) % n_classes
+    with pytest.raises(ValueError, match=r"y_val must hold one label per row.*\(10, 2\)"):
+        _validation_fit(MLPClassifier, X[:10], np.c_[y[:10], y[:10]], y=y)
+    with pytest.raises(ValueError, match=r"y_val has 2 outputs but y has 1"):
+        _validation_fit(MLPRegressor, X[:10], np.c_[X[:10, 0], X[:10, 0]], y=X[:, 0])
+
+
+@pytest.mark.parametrize("scoring", ["neg_log_loss", "roc_auc"])
+def test_a_scorer_the_regressor_cannot_serve_is_a_parameter_error_at_fit_start(scoring):
+    X, _ = _binary()
+    est = MLPRegressor(scoring=scoring, early_stopping=True, max_iter=2, verbose=True)
+    with pytest.raises(InvalidParameterError, match=f"'scoring'.*{scoring}.*regressor"):
+        est.fit(X, X[:, 0])
+    assert not hasattr(est, "n_iter_")
