@@ -62,6 +62,7 @@ from .trainer import (
     TrainingData,
     Validation,
     VerboseLine,
+    finite_on,
     run_lbfgs,
     run_stochastic,
 )
@@ -136,6 +137,60 @@ def _held_out_weights(sample_weight_val, n_val: int, dtype) -> np.ndarray:
     if not np.any(weights > 0):
         raise ValueError("sample_weight_val is 0 for every validation row.")
     return weights
+
+
+def _in_training_dtype(X, Y, sample_weight, dtype, dtype_param):
+    """``X``, ``Y`` (2-d) and the checked ``sample_weight`` in the training
+    ``dtype``; a value the cast makes infinite is an error."""
+    given = {"X": X, "y": Y, "sample_weight": sample_weight}
+    with np.errstate(over="ignore"):  # an overflow is reported below, by name
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+        if sample_weight is not None:
+            # negative weights leave mini-batch losses unbounded below
+            # checked in float64, so that a weight float32 cannot hold is named below
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            given["sample_weight"] = sample_weight
+            sample_weight = sample_weight.astype(dtype, copy=False)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.dtype != bool:
+            Y = np.ascontiguousarray(Y, dtype=dtype)
+    if dtype.itemsize < np.dtype(np.float64).itemsize:
+        cast = {"X": X, "y": Y, "sample_weight": sample_weight}
+        _check_representable(given, cast, dtype_param)
+    return X, Y, sample_weight
+
+
+def _check_representable(given: dict, cast: dict, dtype_param) -> None:
+    """Refuse values that became infinite when cast to the training dtype
+    (float64 beyond float32's range), naming the array, the entry and
+    ``dtype``; training on them would diverge at the first batch."""
+    for name, array in cast.items():
+        if array is None or array.dtype == bool:
+            continue
+        sparse = hasattr(array, "tocoo")
+        values = array.data if sparse else array
+        if not values.size or (math.isfinite(values.max()) and math.isfinite(values.min())):
+            continue
+        if sparse:
+            coo = array.tocoo()
+            k = int(np.flatnonzero(~np.isfinite(coo.data))[0])
+            index = (int(coo.row[k]), int(coo.col[k]))
+        else:
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        original = given[name]
+        if np.ndim(original) == 1:
+            index = index[:1]
+        value = float(original[index]) if len(index) == 2 else float(np.ravel(original)[index[0]])
+        position = f"row {index[0]}, column {index[1]}" if len(index) == 2 else f"row {index[0]}"
+        raise ValueError(
+            f"{name} holds {value:.6g} ({position}), beyond the range of {array.dtype.name}; "
+            f"dtype={dtype_param!r} trains in {array.dtype.name}, where it becomes infinite. "
+            f"Scale {name}, or set dtype='float64'."
+        )
 
 
 def _numeric_targets(y, name: str = "y"):
@@ -849,17 +904,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         input_dtype = X.dtype  # predictions for these rows come back in it
         dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
-        if X.dtype != dtype:
-            X = X.astype(dtype)
-        if sample_weight is not None:
-            # negative weights leave mini-batch losses unbounded below
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=dtype, ensure_non_negative=True
-            )
-        if Y.ndim == 1:
-            Y = Y.reshape(-1, 1)
-        if Y.dtype != bool:
-            Y = np.ascontiguousarray(Y, dtype=dtype)
+        weighted = sample_weight is not None
+        X, Y, sample_weight = _in_training_dtype(X, Y, sample_weight, dtype, self.dtype)
         if not first_pass and Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs but the model was fitted with "
@@ -873,6 +919,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             dropout = 0.0  # documented: L-BFGS trains without dropout
         net = Network(units, self.activation, self._make_loss(Y), dropout)
         sample_weight = self._weigh_classes(Y, sample_weight, dtype)
+        if sample_weight is not None:
+            self._check_weight_sum(sample_weight, weighted)
 
         if first_pass:
             params = net.init_params(rng, self.weight_init, dtype)
@@ -893,6 +941,24 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
         return _Problem(net, params, TrainingData(X, Y, sample_weight, input_dtype), rng)
+
+    def _check_weight_sum(self, weights: np.ndarray, given: bool) -> None:
+        """Refuse weights whose sum overflows: every loss and gradient divides
+        by it, so training would diverge at once."""
+        with np.errstate(over="ignore"):
+            if math.isfinite(np.add.reduce(weights)):
+                return
+        class_weighted = getattr(self, "class_weight", None) is not None
+        named = (
+            "sample_weight times class_weight"
+            if given and class_weighted
+            else ("sample_weight" if given else "class_weight")
+        )
+        raise ValueError(
+            f"The sample weights ({named}) sum to more than {weights.dtype.name} can "
+            f"hold ({len(weights)} rows, the largest {float(np.max(weights)):.3g}). Only "
+            "their ratios matter: divide them by a common factor."
+        )
 
     def _continuity_key(self) -> dict:
         """The settings a warm start or ``partial_fit`` must not change."""
@@ -1227,24 +1293,42 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _given_validation_set(self, p: _Problem, call: _FitCall) -> Validation:
         """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
         training rows, as the validation hook."""
-        X_val = self._held_out_rows(call.X_val)
+        X_val = given_X = self._held_out_rows(call.X_val)
         dtype, val_dtype = p.params.dtype, X_val.dtype
-        if X_val.dtype != dtype:
-            X_val = X_val.astype(dtype)
-        Y_val = self._encode_held_out(call.y_val)
-        if Y_val.ndim == 1:
-            Y_val = Y_val.reshape(-1, 1)
-        if Y_val.dtype != bool:
-            Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
+        Y_val = given_y = self._encode_held_out(call.y_val)
+        with np.errstate(over="ignore"):  # an overflow is reported below, by name
+            if X_val.dtype != dtype:
+                X_val = X_val.astype(dtype)
+            if Y_val.ndim == 1:
+                Y_val = Y_val.reshape(-1, 1)
+            if Y_val.dtype != bool:
+                Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {Y_val.shape[0]}.")
         if Y_val.shape[1] != p.data.Y.shape[1]:
             raise ValueError(f"y_val has {Y_val.shape[1]} outputs but y has {p.data.Y.shape[1]}.")
         sw_val = call.sample_weight_val
         if sw_val is not None:
-            sw_val = _held_out_weights(sw_val, X_val.shape[0], dtype)
+            sw_val = _held_out_weights(sw_val, X_val.shape[0], np.float64)
+        if dtype.itemsize < np.dtype(np.float64).itemsize:
+            given = {"X_val": given_X, "y_val": given_y, "sample_weight_val": sw_val}
+            if sw_val is not None:
+                with np.errstate(over="ignore"):
+                    sw_val = sw_val.astype(dtype)
+            cast = {"X_val": X_val, "y_val": Y_val, "sample_weight_val": sw_val}
+            _check_representable(given, cast, self.dtype)
         held_out = TrainingData(X_val, Y_val, sw_val, val_dtype)
-        return self._validation_hook(p.net, held_out)
+        validation = replace(self._validation_hook(p.net, held_out), name="X_val")
+        if not finite_on(p.net, p.params, validation.data):
+            # training could not fix this: the loop would find every epoch's
+            # weights wanting on X_val, and blame the training data at the end
+            raise ValueError(
+                "X_val gives non-finite predictions or loss even with the weights this fit "
+                f"starts from (its largest |value| is {validation.data.x_max:.3g}). Scale "
+                "X_val as X is scaled; in a Pipeline, route it with "
+                "transform_input=['X_val']."
+            )
+        return validation
 
     def _held_out_rows(self, X_val):
         """``X_val`` checked like ``X``, by errors that name it."""

@@ -165,6 +165,7 @@ class Validation:
     net: Network
     data: TrainingData
     score: Callable[[np.ndarray, np.ndarray], float] | None = None
+    name: str = "the validation data"  # in messages
 
     def __call__(self, params: np.ndarray) -> tuple[float, float]:
         X, Y, sw = self.data.X, self.data.Y, self.data.sample_weight
@@ -474,26 +475,33 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
         state.optimizer = step.optimizer.init(params)
     if config.validation is not None and state.stopping.best_params is not None:
         np.copyto(params, state.stopping.best_params)
-    rows = [data] if config.validation is None else [data, config.validation.data]
+    rows = {"the training data": data}
+    if config.validation is not None:
+        rows[config.validation.name] = config.validation.data
 
-    def verified(params):  # finite on every row the fit was given
-        return all(finite_on(step.net, params, part) for part in rows)
+    def failing(params):  # where params give non-finite output first, or None
+        return next(
+            (name for name, part in rows.items() if not finite_on(step.net, params, part)), None
+        )
 
-    if not verified(params):
+    checked = " and ".join(rows)
+    bad = failing(params)
+    if bad is not None:
         if reason != "diverged":
-            message = "The final weights give a non-finite loss on the training data"
+            message = f"The final weights give a non-finite loss on {bad}"
         reason, kept = "diverged", None
         for ckpt in checkpoints.fallbacks():
             if np.array_equal(ckpt.params, params):
                 continue  # these were just found wanting
             ckpt.restore(params, state)
-            if verified(params):
+            bad = failing(params)
+            if bad is None:
                 kept = ckpt
                 break
         if kept is None:
             raise ValueError(
                 "Training diverged and even the weights this fit started from give "
-                "non-finite predictions or loss on the training data. Standardize the "
+                f"non-finite predictions or loss on {bad}. Standardize the "
                 "inputs, or scale the targets."
             )
         state.optimizer = step.optimizer.init(params)
@@ -502,7 +510,7 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
         message += f"; {_describe(checkpoints.last, checkpoints.start)} were kept"
     if reason == "diverged":
         message += (
-            " (checked finite on the training data). Use a smaller learning_rate_init, "
+            f" (checked finite on {checked}). Use a smaller learning_rate_init, "
             "or standardize the inputs."
         )
     n_iter = len(state.records) - checkpoints.start.n_records

@@ -127,3 +127,61 @@ def test_a_scorer_the_regressor_cannot_serve_is_a_parameter_error_at_fit_start(s
     with pytest.raises(InvalidParameterError, match=f"'scoring'.*{scoring}.*regressor"):
         est.fit(X, X[:, 0])
     assert not hasattr(est, "n_iter_")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_values_beyond_float32_name_the_array_entry_and_dtype(sparse):
+    from scipy import sparse as sp
+
+    X, y = _binary()
+    X_big = X.copy()
+    X_big[5, 2] = 1e300
+    est = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, dtype="float32", random_state=0)
+    with pytest.raises(ValueError, match=r"X holds 1e\+300 \(row 5, column 2\).*dtype='float32'"):
+        est.fit(sp.csr_matrix(X_big) if sparse else X_big, X[:, 0])
+    y_big = X[:, 0].copy()
+    y_big[7] = -1e200
+    with pytest.raises(ValueError, match=r"y holds -1e\+200 \(row 7\).*dtype='float32'"):
+        est.fit(X, y_big)
+    weights = np.ones(len(X))
+    weights[3] = 1e100
+    with pytest.raises(ValueError, match=r"sample_weight holds 1e\+100 \(row 3\)"):
+        est.fit(X, y, sample_weight=weights)
+    X_val = X[:10].copy()
+    X_val[1, 0] = 1e300
+    stopping = est.set_params(early_stopping=True)
+    with pytest.raises(ValueError, match=r"X_val holds 1e\+300 \(row 1, column 0\)"):
+        stopping.fit(X, X[:, 0], X_val=X_val, y_val=X[:10, 0])
+
+
+def test_dtype_auto_is_named_when_its_float32_copy_overflows():
+    rng = np.random.RandomState(0)
+    X = rng.randn(20_000, 2)
+    X[123, 1] = 1e300
+    est = MLPRegressor(hidden_layer_sizes=(2,), max_iter=1, dtype="auto")
+    with pytest.raises(ValueError, match=r"row 123, column 1.*dtype='auto' trains in float32"):
+        est.fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("through", ["sample_weight", "class_weight", "both"])
+def test_weights_whose_sum_overflows_are_named_not_blamed_on_the_rate(through):
+    X, y = _binary()
+    kwargs, params = {}, {}
+    if through in ("sample_weight", "both"):
+        kwargs["sample_weight"] = np.full(len(X), 1e307)
+    if through in ("class_weight", "both"):
+        params["class_weight"] = {0: 1e307, 1: 1e307} if through == "class_weight" else {0: 1.0}
+    named = {"both": "sample_weight times class_weight"}.get(through, through)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, **params)
+    with pytest.raises(ValueError, match=rf"\({named}\) sum to more than float64 can hold"):
+        est.fit(X, y, **kwargs)
+
+
+def test_a_huge_x_val_row_is_named_at_fit_start():
+    X, y = _binary()
+    X_val = X[:10].copy()
+    X_val[4, 1] = 1e300
+    est = MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True, max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=r"X_val gives non-finite.*1e\+300.*transform_input"):
+        est.fit(X, X[:, 0], X_val=X_val, y_val=X[:10, 0])
+    assert not hasattr(est, "n_iter_")
