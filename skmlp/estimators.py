@@ -796,12 +796,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         The network computes in its own dtype; rows are converted chunk by
         chunk, so a float64 ``X`` on a float32 model costs no full copy.
         """
+        net, params, X = self._prediction_inputs(X)
+        return net.predict(params, X, out_dtype=X.dtype)
+
+    def _prediction_inputs(self, X):
+        """``(network, parameters, X validated)`` for a prediction."""
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
         net = self._network()
-        params = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype)
-        return net.predict(params, X, out_dtype=X.dtype)
+        return net, net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype), X
 
     def _training_dtype(self, X) -> np.dtype:
         """The dtype the network trains in, by the ``dtype`` parameter."""
@@ -2031,7 +2035,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         model = self._copy()  # the last committed model, whatever fit runs meanwhile
         check_is_fitted(model)
-        return model._decode(model._raw_predict(X))
+        # decoded chunk by chunk: the probabilities of all rows are never held
+        net, params, X = model._prediction_inputs(X)
+        labels = None
+        for rows, pred in net.predict_chunks(params, X):
+            chunk = model._decode(pred.astype(X.dtype, copy=False))
+            if labels is None:
+                labels = np.empty((X.shape[0], *chunk.shape[1:]), chunk.dtype)
+            labels[rows] = chunk
+        return labels
 
     def predict_proba(self, X):
         """Probability of each class.

@@ -353,6 +353,16 @@ class Network:
         whatever the number of rows. The result has ``out_dtype`` (default
         ``params.dtype``).
         """
+        result = np.empty((X.shape[0], self.layer_units[-1]), dtype=out_dtype or params.dtype)
+        for rows, pred in self.predict_chunks(params, X, chunk_rows):
+            result[rows] = pred
+        return result
+
+    def predict_chunks(self, params: np.ndarray, X, chunk_rows: int | None = None):
+        """``(rows, prediction)`` for consecutive chunks of ``X``: ``rows`` a
+        slice, ``prediction`` (in ``params.dtype``) a view into a buffer the
+        next chunk overwrites. Memory: one chunk's activations, about 4 MiB
+        unless ``chunk_rows`` is given."""
         n = X.shape[0]
         if chunk_rows is None:
             # about 4 MiB of activations per chunk: large enough for BLAS to
@@ -361,11 +371,9 @@ class Network:
             chunk_rows = max(64, (4 << 20) // per_row)
         chunk_rows = max(1, min(chunk_rows, n))
         ws = self.workspace(chunk_rows, params, training=False)
-        result = np.empty((n, self.layer_units[-1]), dtype=out_dtype or params.dtype)
         for start in range(0, n, chunk_rows):
             stop = min(start + chunk_rows, n)
             chunk = X[start:stop]
             if chunk.dtype != params.dtype:
                 chunk = chunk.astype(params.dtype)
-            result[start:stop] = self.forward(ws, chunk)
-        return result
+            yield slice(start, stop), self.forward(ws, chunk)

@@ -1,6 +1,7 @@
 """What a user meets first: where warnings point, error messages that name the
 argument at fault, the HTML repr, and predict's memory."""
 
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -185,3 +186,56 @@ def test_a_huge_x_val_row_is_named_at_fit_start():
     with pytest.raises(ValueError, match=r"X_val gives non-finite.*1e\+300.*transform_input"):
         est.fit(X, X[:, 0], X_val=X_val, y_val=X[:10, 0])
     assert not hasattr(est, "n_iter_")
+
+
+def _traced_peak(call):
+    """``(result, peak bytes numpy and Python allocated during call())``."""
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_predict_decodes_chunk_by_chunk_without_the_probability_matrix():
+    rng = np.random.RandomState(0)
+    X = rng.randn(500, 5)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, np.arange(500) % 100)  # 100 classes
+    X_big = rng.randn(40_000, 5)  # several prediction chunks
+    labels, peak = _traced_peak(lambda: est.predict(X_big))
+    proba, proba_peak = _traced_peak(lambda: est.predict_proba(X_big))
+    np.testing.assert_array_equal(labels, est.classes_[proba.argmax(axis=1)])
+    # predict_proba needs its n x classes output; predict only its labels and
+    # one chunk's activations, a fraction of that here
+    assert proba_peak >= proba.nbytes
+    assert peak < 0.5 * proba.nbytes, (peak, labels.nbytes, proba.nbytes)
+
+
+@pytest.mark.parametrize("target", ["binary", "strings", "multilabel"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_chunked_predict_decodes_as_the_probabilities_do(target, dtype):
+    rng = np.random.RandomState(1)
+    X = rng.randn(300, 4)
+    y = {
+        "binary": (X[:, 0] > 0).astype(int),
+        "strings": np.array(["ant", "bee", "cat"])[np.arange(300) % 3],
+        "multilabel": (X[:, :3] > 0).astype(int),
+    }[target]
+    # 300 hidden units: chunks of about 1,700 rows (4 MiB), so many chunks
+    est = MLPClassifier(hidden_layer_sizes=(300,), max_iter=5, dtype=dtype, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    X_new = rng.randn(20_000, 4)
+    proba = est.predict_proba(X_new)
+    if target == "multilabel":
+        expected = (proba > 0.5).astype(int)
+    elif target == "binary":
+        expected = est.classes_[(proba[:, 1] > 0.5).astype(int)]
+    else:
+        expected = est.classes_[proba.argmax(axis=1)]
+    np.testing.assert_array_equal(est.predict(X_new), expected)
