@@ -69,6 +69,10 @@ from .trainer import (
 
 __all__ = ["DivergenceWarning", "MLPClassifier", "MLPRegressor"]
 
+# where the HTML repr's documentation links point (see docs/api.rst); a
+# self-hosted build of docs/ can set this before estimators are displayed
+DOCS_URL = "https://skmlp.readthedocs.io/en/stable/"
+
 _LINK_TO_LOSS = {
     "identity": "squared_error",
     "exp": "poisson",
@@ -591,6 +595,17 @@ _ATTRIBUTES_DOC = """\
 
 class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     _output_links = frozenset(_LINK_TO_LOSS)
+    # the HTML repr's links, as scikit-learn's (_HTMLDocumentationLinkMixin)
+    _doc_link_module = "skmlp"
+
+    @property
+    def _doc_link_template(self) -> str:
+        return self.__dict__.get("_doc_link", DOCS_URL + "generated/skmlp.{estimator_name}.html")
+
+    @_doc_link_template.setter
+    def _doc_link_template(self, value: str) -> None:
+        self.__dict__["_doc_link"] = value
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],

@@ -22,3 +22,7 @@ def test_docs_build_without_warnings(tmp_path):
     assert 'id="skmlp.MLPClassifier"' in api
     assert 'id="skmlp.MLPRegressor.partial_fit"' in api
     assert 'id="skmlp.lr_range_test"' in api
+    # the pages the estimators' HTML repr links to (DOCS_URL + generated/...)
+    for name in ("MLPClassifier", "MLPRegressor"):
+        page = (out / "generated" / f"skmlp.{name}.html").read_text(encoding="utf-8")
+        assert "weight_init" in page and "partial_fit" in page

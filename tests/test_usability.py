@@ -179,7 +179,7 @@ def test_weights_whose_sum_overflows_are_named_not_blamed_on_the_rate(through):
 
 
 def test_a_huge_x_val_row_is_named_at_fit_start():
-    X, y = _binary()
+    X, _ = _binary()
     X_val = X[:10].copy()
     X_val[4, 1] = 1e300
     est = MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True, max_iter=2, random_state=0)
@@ -239,3 +239,18 @@ def test_chunked_predict_decodes_as_the_probabilities_do(target, dtype):
     else:
         expected = est.classes_[proba.argmax(axis=1)]
     np.testing.assert_array_equal(est.predict(X_new), expected)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_html_repr_links_to_the_docs_and_describes_every_parameter(cls):
+    from skmlp.estimators import DOCS_URL
+
+    est = cls(weight_init="he_uniform")
+    html = est._repr_html_()
+    page = f"{DOCS_URL}generated/skmlp.{cls.__name__}.html"
+    assert f'href="{page}"' in html  # the estimator's "?" link
+    # weight_init is skmlp's own: its name links into the page, and its
+    # tooltip holds its docstring entry
+    assert f'href="{page}#:~:text=weight_init,-' in html
+    assert "Weight initialization. ``&#x27;sklearn&#x27;`` reproduces" in html
+    assert html.count('class="param-doc-description"') == len(est.get_params())
