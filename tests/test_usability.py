@@ -1,8 +1,12 @@
 """What a user meets first: where warnings point, error messages that name the
 argument at fault, the HTML repr, and predict's memory."""
 
+import re
+import subprocess
+import sys
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,3 +258,48 @@ def test_html_repr_links_to_the_docs_and_describes_every_parameter(cls):
     assert f'href="{page}#:~:text=weight_init,-' in html
     assert "Weight initialization. ``&#x27;sklearn&#x27;`` reproduces" in html
     assert html.count('class="param-doc-description"') == len(est.get_params())
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def test_readme_lists_what_skmlp_adds_with_figures_from_the_performance_page():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = _section(readme, "What skmlp adds")
+    for topic in ("Solvers", "Schedules", "Losses", "Dropout", "float32", "Callbacks", "Compiled"):
+        assert f"**{topic}" in section, topic
+    performance = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    figures = re.findall(r"(\d[\d,]*\.?\d*)(?:x| ms| MiB)", section)
+    assert len(figures) >= 8, figures
+    for figure in figures:  # every number quoted is one the measurements record
+        number = re.escape(figure.replace(",", ""))
+        assert re.search(rf"(?<![\d.]){number}(?![\d])", performance.replace(",", "")), figure
+    # the set-up commands stay as they are (CI runs the second verbatim)
+    assert "```bash\npip install . && python -m skmlp\n```" in readme
+    assert '```bash\npip install ".[test]" && python -m pytest\n```' in readme
+
+
+def test_large_data_page_is_in_the_docs_and_its_memory_command_runs():
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert "\nlarge_data\n" in index  # in the toctree
+    page = (ROOT / "docs" / "large_data.md").read_text(encoding="utf-8")
+    for topic in ("partial_fit", "Incremental", "dtype='auto'", "ScoringMonitor", "refit"):
+        assert topic in page, topic
+    assert "python benchmarks/dtype_memory.py" in page
+    script = ROOT / "benchmarks" / "dtype_memory.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--rows", "100000", "--features", "10"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    extra = float(re.search(r"dtype='auto' costs \+?(-?[\d.]+) MiB", proc.stdout).group(1))
+    copy_mib = 100_000 * 10 * 4 / 2**20
+    assert extra >= 0.9 * copy_mib, proc.stdout  # at least the float32 copy of X
