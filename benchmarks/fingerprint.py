@@ -12,7 +12,8 @@ configuration, the loss curve (``loss_`` for L-BFGS), ``n_iter_``, the
 validation scores, the per-epoch history but its timings, the flattened
 weights and the warning categories the fit raised (or the error it raised).
 
-Usage::
+Usage (from a checkout with its kernels built in place, ``python setup.py
+build_ext --inplace``; the script imports that checkout's ``skmlp``)::
 
     python benchmarks/fingerprint.py --save benchmarks/fingerprint_baseline.json.gz
     python benchmarks/fingerprint.py --compare benchmarks/fingerprint_baseline.json.gz
@@ -38,11 +39,16 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 from sklearn.datasets import load_diabetes, make_classification, make_multilabel_classification
 
+# the skmlp of this checkout, not one installed in the environment: python
+# puts benchmarks/ first on the path, so a plain import would find the latter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import skmlp
 from skmlp import MLPClassifier, MLPRegressor, compiled
 
 # every fit is short: a few epochs of a few batches
@@ -489,6 +495,8 @@ def compare_record(now: dict, before: dict, tol: float) -> list[str]:
 
 
 def _fit_all(configs: list[Config]) -> dict:
+    kernels = "built" if compiled._kernels is not None else "NOT BUILT (compiled rows will error)"
+    print(f"skmlp from {Path(skmlp.__file__).parent}; compiled kernels {kernels}")
     results = {}
     for config in configs:
         results[config.key] = fit_one(config)
