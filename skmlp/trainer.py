@@ -524,6 +524,36 @@ def _describe(ckpt: Checkpoint, start: Checkpoint) -> str:
     return f"the weights from the end of epoch {ckpt.n_records}"
 
 
+class _Float64Objective:
+    """The L-BFGS objective in float64, for the points where a narrower
+    network's evaluation overflows.
+
+    float32 overflows where float64 does not (``exp`` at 88.7 against 709.8):
+    Poisson's log link on inputs of scale 100 already does at the initial
+    weights. scipy then gets the float64 loss and gradient, which lead it
+    back to where float32 is finite; the parameters kept are only ever ones
+    whose float32 loss is finite. The float64 copy of the data is made at
+    the first overflow, never on a run that has none.
+    """
+
+    def __init__(self, step: Step, data: TrainingData):
+        self.narrow, self.data, self.wide = step, data, None
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if self.wide is None:
+            X, Y, sw = self.data.X, self.data.Y, self.data.sample_weight
+            wide_X = X.astype(np.float64)
+            wide_Y = Y if Y.dtype == bool else Y.astype(np.float64)
+            wide_sw = None if sw is None else sw.astype(np.float64)
+            narrow = self.narrow
+            ws = narrow.net.workspace(X.shape[0], x.astype(np.float64))
+            step = Step(narrow.net, ws, None, (), narrow.alpha, narrow.l1_ratio)
+            self.wide = (step, wide_X, wide_Y, wide_sw)
+        step, X, Y, sw = self.wide
+        step.ws.params[...] = x
+        return step.loss_and_grad(X, Y, sw), step.ws.grad
+
+
 def run_lbfgs(
     step: Step,
     params: np.ndarray,
@@ -546,15 +576,19 @@ def run_lbfgs(
     """
     best = {"loss": math.inf, "params": params.copy()}
     n_iter = 0
+    wide = None if params.dtype == np.float64 else _Float64Objective(step, data)
 
     def fun(x):
         params[...] = x
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss = step.loss_and_grad(data.X, data.Y, data.sample_weight)
-        if math.isfinite(loss) and loss <= best["loss"]:
-            best["loss"] = loss
-            np.copyto(best["params"], params)
-        return loss, step.ws.grad.astype(np.float64)
+            grad = step.ws.grad
+            if math.isfinite(loss) and loss <= best["loss"]:
+                best["loss"] = loss
+                np.copyto(best["params"], params)
+            if wide is not None and not (math.isfinite(loss) and np.isfinite(grad).all()):
+                loss, grad = wide(x)
+        return loss, grad.astype(np.float64)
 
     def callback(intermediate_result):
         nonlocal n_iter

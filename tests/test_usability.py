@@ -303,3 +303,42 @@ def test_large_data_page_is_in_the_docs_and_its_memory_command_runs():
     extra = float(re.search(r"dtype='auto' costs \+?(-?[\d.]+) MiB", proc.stdout).group(1))
     copy_mib = 100_000 * 10 * 4 / 2**20
     assert extra >= 0.9 * copy_mib, proc.stdout  # at least the float32 copy of X
+
+
+def _poisson_at_scale_100():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 5) * 100  # unscaled: the log link overflows float32 at once
+    return X, rng.poisson(2, 200)
+
+
+def test_float32_lbfgs_poisson_on_unscaled_inputs_trains_where_float32_overflows():
+    X, y = _poisson_at_scale_100()
+    params = dict(loss="poisson", solver="lbfgs", hidden_layer_sizes=(10,), random_state=0)
+    est = MLPRegressor(dtype="float32", max_iter=50, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        reference = MLPRegressor(dtype="float64", max_iter=50, **params).fit(X, y)
+    assert est.coefs_[0].dtype == np.float32
+    assert np.isfinite(est.loss_) and est.n_iter_ >= 1
+    assert np.isfinite(est.predict(X)).all()
+    # the same objective as the float64 fit, not a worse stopping point
+    assert est.loss_ <= 2 * reference.loss_ + 1.0
+
+
+def test_float32_lbfgs_starts_from_weights_whose_float32_loss_overflows():
+    # the premise of the test above: float32 alone cannot evaluate the start
+    from skmlp.losses import make_loss
+    from skmlp.network import Network
+
+    X, y = _poisson_at_scale_100()
+    Y = y.reshape(-1, 1).astype(np.float64)
+    net = Network([5, 10, 1], "relu", make_loss("poisson"))
+    losses = {}
+    for dtype in (np.float64, np.float32):
+        params = net.init_params(np.random.RandomState(0), "sklearn", dtype)
+        net.start_output_bias(params, Y)
+        ws = net.workspace(len(X), params)
+        with np.errstate(all="ignore"):
+            losses[dtype] = net.loss_and_grad(ws, X.astype(dtype), Y.astype(dtype))
+    assert np.isfinite(losses[np.float64]) and not np.isfinite(losses[np.float32])
