@@ -1,83 +1,130 @@
-"""The network: one flat parameter vector, its per-layer views, and backprop.
+"""The network: an ordered list of layers over one flat parameter vector.
 
-All weights and biases of a network live in one contiguous vector laid out as
-scikit-learn's ``_pack`` does: every layer's weight matrix (row-major
-``(fan_in, fan_out)``), then every layer's bias vector.  Optimizers and
-L-BFGS therefore work on a single array, and the L2 penalty, which applies to
-weights only, is one contiguous slice ``params[:n_coef]``.
+Every parameter block the layers declare (:class:`~skmlp.layers.ParamBlock`)
+lives in one contiguous vector: first every block with weight decay, in
+layer order, then every other block, in layer order. For scikit-learn's
+dense MLP that is exactly its ``_pack`` order (every weight matrix, row-major
+``(fan_in, fan_out)``, then every bias vector), and in general the decayed
+parameters are the contiguous prefix ``params[:n_coef]``: the L2/L1 penalty
+and decoupled weight decay act on one slice. Optimizers and L-BFGS work on
+the single array; each layer computes on views of it.
 
-``Workspace`` holds every buffer one batch needs (activations, deltas,
-scratch), allocated once for the largest batch and sliced for smaller ones,
-so a training step allocates no array the size of a batch.
+``Workspace`` holds every buffer one batch needs (each layer's output and
+output gradient, the layers' own buffers, one shared scratch), allocated
+once for the largest batch and sliced for smaller ones, so a training step
+allocates no array the size of a batch.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
-import scipy.sparse as sp
 
 from .activations import ACTIVATIONS
-from .initializers import INITIALIZERS
+from .layers import Dense, Layer, dense_layers
 from .losses import LOSSES, Loss
 
-__all__ = ["Network", "Workspace"]
+__all__ = ["Network", "ParamGroup", "Workspace"]
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    """The parameters of one group: where they are and how they are trained.
+
+    A group gathers the blocks that share a group name, weight decay and
+    learning-rate factor (a name whose blocks differ in those appears once
+    per combination).
+
+    Attributes
+    ----------
+    name : str
+        The group's name (:attr:`skmlp.layers.ParamBlock.group`).
+    slices : tuple of slice
+        Where its parameters are in the flat vector (contiguous blocks
+        merged).
+    decay : bool
+        Whether the penalty and decoupled weight decay apply to them.
+    lr_factor : float
+        Their learning-rate factor.
+    """
+
+    name: str
+    slices: tuple
+    decay: bool
+    lr_factor: float
 
 
 @dataclass
 class Workspace:
-    """Buffers for one batch size, bound to a parameter and a gradient vector."""
+    """Buffers for one batch size, bound to a parameter and a gradient vector.
+
+    ``layer_params[k]`` and ``layer_grads[k]`` are layer ``k``'s block views
+    of ``params`` and ``grad``; ``buffers[k]`` its batch buffers: ``"out"``,
+    ``"delta"`` (the gradient with respect to its output; None in a
+    forward-only workspace) and those of its own (``Layer.buffers``).
+    ``coefs``, ``intercepts``, ``coef_grads`` and ``intercept_grads`` are
+    :meth:`Network.views` of ``params`` and ``grad``. ``masks[k]`` is layer
+    ``k``'s dropout mask, None where it drops nothing.
+    """
 
     params: np.ndarray
     grad: np.ndarray
-    coefs: list
-    intercepts: list
-    coef_grads: list
-    intercept_grads: list
-    outputs: list  # outputs[i]: activation of layer i + 1 (last: prediction)
-    inputs: list  # pre-activation buffers, only where the activation needs z
-    deltas: list
+    layers: tuple
+    layer_params: list
+    layer_grads: list
+    buffers: list
     work: np.ndarray
     penalty_work: np.ndarray = field(repr=False)
-    dropped: list = field(default_factory=list, repr=False)  # masked outputs
-    masks: list = field(default_factory=list, repr=False)  # inverted-dropout masks
+    coefs: list = field(default_factory=list, repr=False)
+    intercepts: list = field(default_factory=list, repr=False)
+    coef_grads: list = field(default_factory=list, repr=False)
+    intercept_grads: list = field(default_factory=list, repr=False)
+    masks: list = field(default_factory=list, repr=False)
+    # trace[k]: what layer k saw in the last forward pass (backward's inputs)
+    trace: list = field(default_factory=list, repr=False)
     _plans: dict = field(default_factory=dict, repr=False)
 
-    def plan(self, m: int) -> list:
-        """Per-layer ``(z, out, delta, work, dropped, mask)`` views for ``m`` rows.
+    @property
+    def outputs(self) -> list:
+        """Each layer's output buffer (the last: the prediction)."""
+        return [b["out"] for b in self.buffers]
 
-        Made once per batch size (a fit has at most two: the full batch and
-        the last, shorter one), so the hot loop slices nothing. ``z`` is the
-        buffer the layer's matrix product goes to: ``out`` itself unless the
-        hidden activation needs its input kept. ``dropped`` (the output times
-        the dropout ``mask``, what the next layer sees) is ``None`` without
-        dropout.
+    @property
+    def deltas(self) -> list:
+        """Each layer's output-gradient buffer (None in a forward-only workspace)."""
+        return [b["delta"] for b in self.buffers]
+
+    def plan(self, m: int) -> tuple[list, np.ndarray | None]:
+        """Per-layer steps for ``m`` rows, and the output layer's ``delta``.
+
+        A step is ``(forward, backward, params, grads, plan, d_in)``: the
+        layer's bound methods, its views, its buffers' views for ``m`` rows
+        (``Layer.plan``) and the previous layer's ``delta`` (None for the
+        first layer). Made once per batch size (a fit has at most two: the
+        full batch and the last, shorter one), so the hot loop slices
+        nothing.
         """
-        layers = self._plans.get(m)
-        if layers is None:
-            layers = []
-            last = len(self.outputs) - 1
-            for i, out in enumerate(self.outputs):
-                out = out[:m]
-                z = out if i == last or self.inputs[i] is None else self.inputs[i][:m]
-                delta = None if self.deltas[i] is None else self.deltas[i][:m]
-                work = self.work[: m * out.shape[1]].reshape(m, out.shape[1])
-                dropped = (
-                    self.dropped[i][:m]
-                    if i < len(self.dropped) and self.dropped[i] is not None
-                    else None
-                )
-                mask = None if dropped is None else self.masks[i][:m]
-                layers.append((z, out, delta, work, dropped, mask))
-            self._plans[m] = layers
-        return layers
+        planned = self._plans.get(m)
+        if planned is None:
+            steps, d_in = [], None
+            for layer, params, grads, buffers in zip(
+                self.layers, self.layer_params, self.layer_grads, self.buffers
+            ):
+                plan = layer.plan(buffers, m, self.work)
+                steps.append((layer.forward, layer.backward, params, grads, plan, d_in))
+                d_in = None if buffers["delta"] is None else buffers["delta"][:m]
+            planned = self._plans[m] = (steps, d_in)
+        return planned
 
 
 class Network:
-    """A fully connected network's structure and numerics.
+    """An ordered list of layers over one flat parameter vector, with its loss.
+
+    ``Network(layer_units, activation, loss, dropout)`` is scikit-learn's
+    dense MLP (:func:`skmlp.layers.dense_layers`); :meth:`from_layers` builds
+    any other stack of :mod:`skmlp.layers` layers.
 
     Parameters
     ----------
@@ -88,40 +135,117 @@ class Network:
     loss : str or Loss
         A loss (see :func:`skmlp.losses.make_loss`), or the name of one in
         :data:`skmlp.losses.LOSSES`; it fixes the output activation (its
-        link).
+        link), which it applies to the last layer's output.
+    dropout : float or sequence of float, default=0.0
+        Fraction of each hidden layer's units dropped in training.
+
+    Attributes
+    ----------
+    layers : tuple of Layer
+        The layers, input first; the last one's output is the raw output.
+    layer_units : tuple of int
+        The input width, then each layer's output width.
+    activation : Activation or None
+        The hidden layers' activation (None if their dense layers differ).
+    dropout : tuple of float
+        Each layer's dropout rate but the output layer's (which never drops).
+    n_params : int
+        The length of the flat parameter vector.
+    n_coef : int
+        The number of decayed parameters: ``params[:n_coef]``, the only ones
+        the penalty (``alpha``) and decoupled weight decay touch.
+    coef_shapes : list of tuple
+        The shapes of the decayed blocks, in flat order.
+    groups : tuple of ParamGroup
+        What an optimizer chain needs to know per parameter, without knowing
+        layers: each group's slices of the flat vector, whether weight decay
+        applies, and its learning-rate factor. :meth:`lr_factors` gives the
+        factors as one vector.
     """
 
     def __init__(self, layer_units, activation: str, loss: str | Loss, dropout=0.0):
-        self.layer_units = tuple(int(u) for u in layer_units)
-        n_hidden = len(self.layer_units) - 2
-        rates = tuple(dropout) if np.iterable(dropout) else (float(dropout),) * n_hidden
-        if len(rates) != n_hidden:
-            raise ValueError(
-                f"dropout has {len(rates)} rates but the network has {n_hidden} hidden layers."
-            )
-        # fraction of each hidden layer's units dropped in training (0: none)
-        self.dropout = tuple(float(r) for r in rates)
+        self._assemble(dense_layers(layer_units, activation, dropout), loss)
         self.activation = ACTIVATIONS[activation]
+
+    @classmethod
+    def from_layers(cls, layers, loss: str | Loss) -> Network:
+        """The network of ``layers`` (each one's ``n_in`` the previous one's
+        ``n_out``) with ``loss`` on the last one's output."""
+        net = cls.__new__(cls)
+        net._assemble(layers, loss)
+        hidden = {layer.activation for layer in net.layers[:-1] if isinstance(layer, Dense)}
+        net.activation = hidden.pop() if len(hidden) == 1 else None
+        return net
+
+    def _assemble(self, layers, loss: str | Loss) -> None:
+        self.layers = tuple(layers)
+        if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
+            raise ValueError("A network needs at least one layer, each a skmlp.layers.Layer.")
+        for before, after in zip(self.layers, self.layers[1:]):
+            if before.n_out != after.n_in:
+                raise ValueError(
+                    f"{before!r} gives {before.n_out} values; {after!r} takes {after.n_in}."
+                )
+        if self.layers[-1].dropout:
+            raise ValueError("The output layer cannot drop units: its output is the prediction.")
         self.loss = LOSSES[loss] if isinstance(loss, str) else loss
-        self.n_layers = len(self.layer_units) - 1  # weight layers
-        pairs = list(pairwise(self.layer_units))
-        self.coef_shapes = pairs
-        offsets = np.cumsum([0, *(a * b for a, b in pairs)])
-        self.n_coef = int(offsets[-1])
-        bias_offsets = self.n_coef + np.cumsum([0, *self.layer_units[1:]])
-        self.n_params = int(bias_offsets[-1])
-        self._coef_slices = [slice(int(s), int(e)) for s, e in pairwise(offsets)]
-        self._intercept_slices = [slice(int(s), int(e)) for s, e in pairwise(bias_offsets)]
+        self.n_layers = len(self.layers)
+        self.layer_units = (self.layers[0].n_in, *(layer.n_out for layer in self.layers))
+        self.dropout = tuple(layer.dropout for layer in self.layers[:-1])
+        self._blocks = [layer.blocks() for layer in self.layers]
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Place the blocks: decayed ones first, in layer order, then the rest."""
+        where = [(k, j) for k, blocks in enumerate(self._blocks) for j in range(len(blocks))]
+        order = [kj for kj in where if self._block(kj).decay]
+        order += [kj for kj in where if not self._block(kj).decay]
+        self._slices = [[None] * len(blocks) for blocks in self._blocks]
+        self._flat_order = order
+        groups, offset, n_coef = {}, 0, 0
+        for k, j in order:
+            block = self._block((k, j))
+            s = slice(offset, offset + block.size)
+            self._slices[k][j] = s
+            offset = s.stop
+            n_coef = offset if block.decay else n_coef
+            slices = groups.setdefault((block.group, block.decay, block.lr_factor), [])
+            if slices and slices[-1].stop == s.start:
+                slices[-1] = slice(slices[-1].start, s.stop)
+            else:
+                slices.append(s)
+        self.n_params, self.n_coef = offset, n_coef
+        self.coef_shapes = [self._block(kj).shape for kj in order if self._block(kj).decay]
+        self.groups = tuple(
+            ParamGroup(name, tuple(slices), decay, lr_factor)
+            for (name, decay, lr_factor), slices in groups.items()
+        )
+
+    def _block(self, kj):
+        return self._blocks[kj[0]][kj[1]]
 
     # parameter vector ---------------------------------------------------
+    def layer_views(self, flat: np.ndarray) -> list[tuple]:
+        """Each layer's parameter blocks as views of ``flat``, in the order of
+        its ``blocks()``."""
+        return [
+            tuple(flat[s].reshape(b.shape) for s, b in zip(slices, blocks))
+            for slices, blocks in zip(self._slices, self._blocks)
+        ]
+
     def views(self, flat: np.ndarray) -> tuple[list, list]:
-        """Per-layer weight matrices and bias vectors as views of ``flat``."""
-        coefs = [flat[s].reshape(shape) for s, shape in zip(self._coef_slices, self.coef_shapes)]
-        intercepts = [flat[s] for s in self._intercept_slices]
-        return coefs, intercepts
+        """The decayed blocks and the others, each in flat order, as views of
+        ``flat``: for the dense MLP, its weight matrices and bias vectors
+        (scikit-learn's ``coefs_`` and ``intercepts_``)."""
+        decayed, others = [], []
+        for kj in self._flat_order:
+            block = self._block(kj)
+            view = flat[self._slices[kj[0]][kj[1]]].reshape(block.shape)
+            (decayed if block.decay else others).append(view)
+        return decayed, others
 
     def pack(self, coefs, intercepts, dtype) -> np.ndarray:
-        """Copy per-layer arrays into a new flat vector of ``dtype``."""
+        """Copy the blocks of :meth:`views` into a new flat vector of ``dtype``."""
         flat = np.empty(self.n_params, dtype=dtype)
         coef_views, intercept_views = self.views(flat)
         sources = [*coefs, *intercepts]
@@ -129,6 +253,9 @@ class Network:
             raise ValueError(
                 f"Got {len(sources)} parameter arrays; the network has "
                 f"{len(coef_views)} layers, so it expects {2 * len(coef_views)}."
+                if len(coef_views) == len(intercept_views)
+                else f"Got {len(sources)} parameter arrays; the network has "
+                f"{len(coef_views) + len(intercept_views)} parameter blocks."
             )
         for dst, src in zip(coef_views + intercept_views, sources):
             if dst.shape != np.shape(src):
@@ -138,20 +265,47 @@ class Network:
             dst[...] = src
         return flat
 
-    def init_params(self, rng, method: str, dtype) -> np.ndarray:
-        """Draw initial parameters with the initializer ``method``."""
-        init = INITIALIZERS[method]
-        coefs, intercepts = [], []
-        for fan_in, fan_out in self.coef_shapes:
-            coef, intercept = init(rng, fan_in, fan_out, dtype, self.activation.name)
-            coefs.append(coef)
-            intercepts.append(intercept)
-        return self.pack(coefs, intercepts, dtype)
+    def lr_factors(self, dtype=np.float64) -> np.ndarray | None:
+        """Each parameter's learning-rate factor as a vector of ``dtype``, or
+        None when every factor is 1 (built once per fit)."""
+        if all(group.lr_factor == 1.0 for group in self.groups):
+            return None
+        factors = np.empty(self.n_params, dtype=dtype)
+        for group in self.groups:
+            for s in group.slices:
+                factors[s] = group.lr_factor
+        return factors
+
+    def init_params(self, rng, method: str, dtype, X=None) -> np.ndarray:
+        """Initial parameters: each layer's ``init``, in layer order.
+
+        ``method`` names the initializer (:data:`skmlp.initializers.INITIALIZERS`)
+        the dense layers draw from, with ``rng``. ``X``, the first batch, is
+        passed through the layers as they are initialized and shown to each
+        layer whose initialization depends on the data (``uses_data``).
+        """
+        flat = np.empty(self.n_params, dtype=dtype)
+        per_layer = self.layer_views(flat)
+        uses_data = [layer.uses_data for layer in self.layers]
+        steps = None
+        if X is not None and any(uses_data):
+            if X.dtype != flat.dtype:
+                X = X.astype(flat.dtype)
+            steps = self.workspace(X.shape[0], flat, training=False).plan(X.shape[0])[0]
+        a = X
+        for k, layer in enumerate(self.layers):
+            layer.init(rng, per_layer[k], a if steps and uses_data[k] else None, method)
+            if steps and any(uses_data[k + 1 :]):
+                forward, _, params, _, plan, _ = steps[k]
+                a = forward(params, plan, a, False)
+        return flat
 
     def start_output_bias(self, params: np.ndarray, Y: np.ndarray, sample_weight=None) -> None:
         """Set the output bias to the loss's baseline for ``Y``, if it has one."""
         if self.loss.baseline is not None:
-            self.views(params)[1][-1][...] = self.loss.baseline(Y, sample_weight)
+            names = [block.name for block in self._blocks[-1]]
+            bias = self.layer_views(params)[-1][names.index("intercept")]
+            bias[...] = self.loss.baseline(Y, sample_weight)
 
     # buffers ------------------------------------------------------------
     def workspace(
@@ -164,37 +318,30 @@ class Network:
         dtype = params.dtype
         if grad is None:
             grad = np.zeros_like(params) if training else params
+        buffers = []
+        for layer in self.layers:
+            shape = (batch_size, layer.n_out)
+            own = layer.buffers(batch_size, dtype, training)
+            delta = np.empty(shape, dtype=dtype) if training else None
+            buffers.append({"out": np.empty(shape, dtype=dtype), "delta": delta, **own})
         coefs, intercepts = self.views(params)
         coef_grads, intercept_grads = self.views(grad)
-        widths = self.layer_units[1:]
-        outputs = [np.empty((batch_size, w), dtype=dtype) for w in widths]
-        deltas = [np.empty((batch_size, w), dtype=dtype) if training else None for w in widths]
-        hidden = widths[:-1]
-        inputs = [
-            np.empty((batch_size, w), dtype=dtype) if self.activation.needs_input else None
-            for w in hidden
-        ]
-        # one scratch buffer, sliced per layer (the output layer's too)
-        work = np.empty(batch_size * max(widths), dtype=dtype)
-        dropped = [
-            np.empty((batch_size, w), dtype=dtype) if training and rate > 0 else None
-            for w, rate in zip(hidden, self.dropout)
-        ]
-        masks = [None if d is None else np.ones_like(d) for d in dropped]
         return Workspace(
             params,
             grad,
+            self.layers,
+            self.layer_views(params),
+            self.layer_views(grad),
+            buffers,
+            # one scratch buffer, sliced per layer (the output layer's too)
+            np.empty(batch_size * max(self.layer_units[1:]), dtype=dtype),
+            np.empty(self.n_coef if training else 0, dtype=dtype),
             coefs,
             intercepts,
             coef_grads,
             intercept_grads,
-            outputs,
-            inputs,
-            deltas,
-            work,
-            np.empty(self.n_coef if training else 0, dtype=dtype),
-            dropped=dropped,
-            masks=masks,
+            masks=[b.get("mask") for b in buffers],
+            trace=[None] * self.n_layers,
         )
 
     def draw_dropout_masks(self, ws: Workspace, m: int, rng: np.random.Generator) -> None:
@@ -204,8 +351,9 @@ class Network:
         one (inverted dropout), so activations keep their expected value and
         prediction needs no rescaling.
         """
-        for mask, rate in zip(ws.masks, self.dropout):
+        for mask, layer in zip(ws.masks, self.layers):
             if mask is not None:
+                rate = layer.dropout
                 rows = mask[:m]
                 rng.random(out=rows, dtype=rows.dtype)
                 np.greater_equal(rows, rate, out=rows)
@@ -221,25 +369,12 @@ class Network:
         Returns the prediction (the link applied to the raw output), a view
         into the workspace.
         """
-        layers = ws.plan(X.shape[0])
-        forward = self.activation.forward
-        last = self.n_layers - 1
+        trace = ws.trace
         a = X
-        for i, (z, out, _, work, dropped, mask) in enumerate(layers):
-            if i == 0 and sp.issparse(a):
-                z[...] = a @ ws.coefs[0]
-            else:
-                np.matmul(a, ws.coefs[i], out=z)
-            z += ws.intercepts[i]
-            if i == last:
-                self.loss.link(z)
-            else:
-                forward(z, out, work)
-            if dropped is not None and training:
-                np.multiply(out, mask, out=dropped)
-                a = dropped
-            else:
-                a = out
+        for k, (forward, _, params, _, plan, _) in enumerate(ws.plan(X.shape[0])[0]):
+            trace[k] = a
+            a = forward(params, plan, a, training)
+        self.loss.link(a)
         return a
 
     def loss_and_grad(
@@ -264,9 +399,7 @@ class Network:
             ws.grad[...] = 0.0
             return 0.0
         pred = self.forward(ws, X, training=True)
-        layers = ws.plan(m)
-        last = self.n_layers - 1
-        delta = layers[last][2]
+        steps, delta = ws.plan(m)
         np.subtract(pred, Y, out=delta)
         loss = self.loss.value(Y, pred, delta, sample_weight)
         if self.loss.gradient is not None:
@@ -275,24 +408,8 @@ class Network:
             delta *= 1.0 / m
         else:
             delta *= (sample_weight / weight_sum).astype(delta.dtype, copy=False)[:, None]
-
-        derivative = self.activation.derivative
-        for i in range(last, -1, -1):
-            if i == 0:
-                if sp.issparse(X):
-                    ws.coef_grads[0][...] = X.T @ delta
-                else:
-                    np.matmul(X.T, delta, out=ws.coef_grads[0])
-                np.add.reduce(delta, axis=0, out=ws.intercept_grads[0])
-                break
-            z_prev, a_prev, prev_delta, work, dropped, mask = layers[i - 1]
-            np.matmul(a_prev.T if dropped is None else dropped.T, delta, out=ws.coef_grads[i])
-            np.add.reduce(delta, axis=0, out=ws.intercept_grads[i])
-            np.matmul(delta, ws.coefs[i].T, out=prev_delta)
-            if mask is not None:
-                prev_delta *= mask
-            derivative(z_prev, a_prev, prev_delta, work)
-            delta = prev_delta
+        for (_, backward, params, grads, plan, d_in), a in zip(reversed(steps), reversed(ws.trace)):
+            backward(params, grads, plan, a, d_in)
 
         if alpha > 0.0:
             weights = ws.params[: self.n_coef]
@@ -320,28 +437,24 @@ class Network:
 
     def raw_output_bound(self, params: np.ndarray, x_max: float) -> float:
         """An upper bound on every raw output's magnitude over all inputs with
-        entries ``|x| <= x_max``, from the weights alone.
+        entries ``|x| <= x_max``, from the parameters alone.
 
-        Each unit obeys ``|z_j| <= max|a| * sum_i |W_ij| + |b_j|``; the
-        activations bound the next layer's inputs
-        (:meth:`~skmlp.activations.Activation.output_bound`). Costs one pass
-        over the parameters, none over the data. NaN where a parameter is.
+        Each layer bounds its output from the bound on its input
+        (``Layer.output_bound``; for a dense layer ``|z_j| <= max|a| *
+        sum_i |W_ij| + |b_j|``, then its activation's bound). Costs one pass
+        over the parameters, none over the data. Infinite where a hidden
+        value could come near overflow; NaN where an output-layer parameter
+        is.
         """
-        coefs, intercepts = self.views(params)
         bound = float(x_max)
-        # a hidden layer's pre-activation must stay far from overflow too,
-        # even where a saturating activation would bound its output
         limit = float(np.finfo(params.dtype).max) / 16.0
+        last = self.n_layers - 1
         with np.errstate(over="ignore", invalid="ignore"):
-            for i, (W, b) in enumerate(zip(coefs, intercepts)):
-                col_sums = np.add.reduce(np.abs(W), axis=0, dtype=np.float64)
-                z = float(np.max(bound * col_sums + np.abs(b)))
-                if i == self.n_layers - 1:
-                    return z
-                if not z <= limit:
+            for k, (layer, views) in enumerate(zip(self.layers, self.layer_views(params))):
+                bound = layer.output_bound(views, bound, limit)
+                if k < last and not bound < math.inf:
                     return math.inf
-                bound = self.activation.output_bound(z)
-        return bound  # pragma: no cover - a network has an output layer
+        return bound
 
     def predict(
         self, params: np.ndarray, X, chunk_rows: int | None = None, out_dtype=None

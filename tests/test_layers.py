@@ -1,0 +1,246 @@
+"""Layers: every kind in the registry against central differences, in every
+position of a network, and the flat-vector layout the optimizers rely on.
+
+``CASES`` holds each registered layer kind's configurations (a function of
+the input width); adding a layer kind means adding its cases here, which
+``test_every_layer_kind_has_cases`` enforces.
+"""
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _helpers import gradient_and_central_difference
+
+from skmlp.initializers import INITIALIZERS
+from skmlp.layers import LAYERS, Dense, Scale
+from skmlp.network import Network
+
+N_ROWS, N_IN, N_OUT = 9, 4, 5  # dense cases give N_OUT values
+
+CASES = {
+    "dense": {
+        "tanh": lambda n: Dense(n, N_OUT, "tanh"),
+        "gelu": lambda n: Dense(n, N_OUT, "gelu"),  # keeps its pre-activation
+        "linear": lambda n: Dense(n, N_OUT, None),
+        "tanh_dropout": lambda n: Dense(n, N_OUT, "tanh", dropout=0.3),
+        "gelu_dropout": lambda n: Dense(n, N_OUT, "gelu", dropout=0.5),
+    },
+    "scale": {
+        "lr_factor": lambda n: Scale(n, lr_factor=6.0),
+        "data_init": lambda n: Scale(n, data_init=True),
+    },
+}
+CASE_IDS = [(kind, name) for kind, cases in CASES.items() for name in cases]
+# every case first, between two layers, and last (but an output layer drops nothing)
+PLACED = [
+    (kind, name, position)
+    for kind, name in CASE_IDS
+    for position in ("first", "middle", "last")
+    if position != "last" or not CASES[kind][name](N_OUT).dropout
+]
+
+
+def test_every_layer_kind_has_cases():
+    assert set(CASES) == set(LAYERS)
+    for kind, cls in LAYERS.items():
+        assert cls.kind == kind
+        assert all(type(make(N_IN)) is cls for make in CASES[kind].values())
+
+
+def _stack(layer, position):
+    """A network holding ``layer`` first, between two layers, or last."""
+    if position == "first":
+        return [layer, Dense(layer.n_out, N_OUT, None)]
+    if position == "middle":
+        return [Dense(N_IN, layer.n_in, "tanh"), layer, Dense(layer.n_out, N_OUT, None)]
+    return [Dense(N_IN, layer.n_in, "tanh"), layer]
+
+
+def _problem(kind, name, position, seed=0):
+    rng = np.random.RandomState(seed)
+    make = CASES[kind][name]
+    width = N_IN if position == "first" else 6
+    if position == "last":
+        width = N_OUT
+    layer = make(width)
+    net = Network.from_layers(_stack(layer, position), "squared_error")
+    X = rng.normal(size=(N_ROWS, N_IN))
+    Y = rng.normal(size=(N_ROWS, N_OUT))
+    params = net.init_params(np.random.RandomState(seed), "glorot_normal", np.float64, X)
+    # move every parameter off its initial value (biases start at 0, scales at 1)
+    params += 0.1 * rng.normal(size=params.size)
+    return net, params, X, Y
+
+
+def _workspace(net, params, rows):
+    ws = net.workspace(rows, params)
+    net.draw_dropout_masks(ws, rows, np.random.default_rng(0))
+    return ws
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("kind, name, position", PLACED)
+def test_layer_gradient_matches_central_difference(kind, name, position, alpha, weighted):
+    net, params, X, Y = _problem(kind, name, position)
+    sample_weight = np.random.RandomState(1).uniform(0.5, 2.0, N_ROWS) if weighted else None
+    ws = _workspace(net, params, N_ROWS + 4)  # buffers larger than the batch
+    analytic, numeric = gradient_and_central_difference(net, ws, X, Y, sample_weight, alpha)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind, name", CASE_IDS)
+def test_layer_gradient_with_sparse_input_equals_dense(kind, name):
+    net, params, X, Y = _problem(kind, name, "first")
+    X[np.random.RandomState(2).rand(*X.shape) < 0.5] = 0.0
+    grads, losses = [], []
+    for inputs in (X, sp.csr_matrix(X)):
+        ws = _workspace(net, params, N_ROWS)
+        losses.append(net.loss_and_grad(ws, inputs, Y, None, 0.3))
+        grads.append(ws.grad.copy())
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-12)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind, name", CASE_IDS)
+def test_raw_output_bound_holds(kind, name):
+    net, params, _, _ = _problem(kind, name, "middle")
+    x_max = 2.5
+    X = np.random.RandomState(3).uniform(-x_max, x_max, size=(500, N_IN))
+    X[:4] = np.sign(X[:4]) * x_max  # corners of the box
+    bound = net.raw_output_bound(params, x_max)
+    assert np.isfinite(bound)
+    assert np.max(np.abs(net.predict(params, X))) <= bound  # identity link: raw outputs
+
+
+# --- the flat vector -----------------------------------------------------------
+def _mixed_network():
+    layers = [Scale(N_IN, lr_factor=6.0), Dense(N_IN, 5, "relu"), Scale(5), Dense(5, N_OUT, None)]
+    return Network.from_layers(layers, "squared_error")
+
+
+def test_decayed_blocks_are_the_prefix_and_groups_cover_the_vector():
+    net = _mixed_network()
+    flat = np.arange(net.n_params, dtype=np.float64)
+    decayed, others = net.views(flat)
+    assert [d.shape for d in decayed] == [(N_IN, 5), (5, N_OUT)] == net.coef_shapes
+    assert net.n_coef == sum(d.size for d in decayed)
+    np.testing.assert_array_equal(np.concatenate([d.ravel() for d in decayed]), flat[: net.n_coef])
+    np.testing.assert_array_equal(np.concatenate([o.ravel() for o in others]), flat[net.n_coef :])
+    covered = np.zeros(net.n_params, dtype=int)
+    for group in net.groups:
+        for s in group.slices:
+            covered[s] += 1
+            assert (s.stop <= net.n_coef) == group.decay  # decayed groups in the prefix
+    np.testing.assert_array_equal(covered, 1)
+    # a group name whose blocks differ in their factor appears once per factor
+    assert sorted((g.name, g.decay, g.lr_factor) for g in net.groups) == [
+        ("biases", False, 1.0),
+        ("scales", False, 1.0),
+        ("scales", False, 6.0),
+        ("weights", True, 1.0),
+    ]
+    assert [g.slices for g in net.groups if g.name == "weights"] == [(slice(0, net.n_coef),)]
+
+
+def test_lr_factors_vector_follows_the_blocks():
+    net = _mixed_network()
+    factors = net.lr_factors(np.float32)
+    assert factors.dtype == np.float32
+    expected = np.full(net.n_params, np.nan)
+    positions = net.layer_views(np.arange(net.n_params))
+    for layer, views in zip(net.layers, positions):
+        for block, where in zip(layer.blocks(), views):
+            expected[where.ravel()] = block.lr_factor
+    np.testing.assert_array_equal(factors, expected)
+    assert Network((N_IN, 5, N_OUT), "relu", "squared_error").lr_factors() is None
+
+
+def test_layers_and_the_workspace_get_views_of_the_flat_vectors():
+    net = _mixed_network()
+    params = net.init_params(np.random.RandomState(0), "sklearn", np.float64)
+    ws = net.workspace(N_ROWS, params)
+    for views, grads in zip(ws.layer_params, ws.layer_grads):
+        assert all(np.shares_memory(v, params) for v in views)
+        assert all(np.shares_memory(g, ws.grad) for g in grads)
+    before = params.copy()
+    net.layer_views(params)[2][0][...] = 7.0  # the second Scale
+    assert np.count_nonzero(params != before) == 5
+
+
+def test_dense_network_is_scikit_learn_pack_order():
+    units = (N_IN, 6, 5, N_OUT)
+    net = Network(units, "relu", "squared_error")
+    shapes = list(pairwise(units))
+    flat = np.arange(net.n_params, dtype=np.float64)
+    coefs, intercepts = net.views(flat)
+    offset = 0
+    for (fan_in, fan_out), coef in zip(shapes, coefs):
+        np.testing.assert_array_equal(coef.ravel(), flat[offset : offset + fan_in * fan_out])
+        offset += fan_in * fan_out
+    for (_, fan_out), intercept in zip(shapes, intercepts):
+        np.testing.assert_array_equal(intercept, flat[offset : offset + fan_out])
+        offset += fan_out
+    assert offset == net.n_params and net.n_coef == sum(a * b for a, b in shapes)
+
+
+@pytest.mark.parametrize("method", INITIALIZERS)
+@pytest.mark.parametrize("activation", ["relu", "logistic"])
+def test_dense_init_draws_in_scikit_learn_order(method, activation):
+    units = (N_IN, 6, 5, N_OUT)
+    net = Network(units, activation, "squared_error")
+    params = net.init_params(np.random.RandomState(0), method, np.float32)
+    rng = np.random.RandomState(0)
+    drawn = [INITIALIZERS[method](rng, a, b, np.float32, activation) for a, b in pairwise(units)]
+    coefs, intercepts = net.views(params)
+    for (coef, intercept), w, b in zip(drawn, coefs, intercepts):
+        np.testing.assert_array_equal(w, coef)
+        np.testing.assert_array_equal(b, intercept)
+
+
+# --- data-dependent initialization ------------------------------------------
+def test_init_shows_each_layer_its_own_inputs():
+    X = np.random.RandomState(0).normal(3.0, 5.0, size=(50, N_IN))
+    layers = [Dense(N_IN, 6, "tanh"), Scale(6, data_init=True), Dense(6, N_OUT, None)]
+    net = Network.from_layers(layers, "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64, X)
+    ws = net.workspace(len(X), params, training=False)
+    net.forward(ws, X)
+    # the scale saw the dense layer's outputs, which it now standardizes
+    np.testing.assert_allclose(np.std(ws.outputs[1], axis=0), 1.0, rtol=1e-12)
+    # and the draws of the other layers did not move
+    plain = Network.from_layers(layers, "squared_error")
+    reference = plain.init_params(np.random.RandomState(0), "glorot_normal", np.float64)
+    coefs, _ = net.views(params)
+    for a, b in zip(coefs, plain.views(reference)[0]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_init_without_data_or_for_a_constant_feature_starts_scales_at_one():
+    X = np.ones((10, N_IN))
+    net = Network.from_layers([Scale(N_IN, data_init=True), Dense(N_IN, 2, None)], "squared_error")
+    for data in (None, X):
+        params = net.init_params(np.random.RandomState(0), "sklearn", np.float64, data)
+        np.testing.assert_array_equal(net.layer_views(params)[0][0], 1.0)
+
+
+# --- building a network ---------------------------------------------------------
+def test_from_layers_rejects_mismatched_widths_and_a_dropping_output():
+    with pytest.raises(ValueError, match="gives 5 values"):
+        Network.from_layers([Dense(N_IN, 5), Dense(4, N_OUT, None)], "squared_error")
+    with pytest.raises(ValueError, match="output layer"):
+        Network.from_layers([Dense(N_IN, N_OUT, "relu", dropout=0.5)], "squared_error")
+    with pytest.raises(ValueError, match="dropout"):
+        Dense(N_IN, 5, dropout=1.0)
+
+
+def test_dense_network_attributes_describe_the_stack():
+    net = Network((N_IN, 6, 5, N_OUT), "gelu", "log_loss", dropout=(0.1, 0.0))
+    assert net.layer_units == (N_IN, 6, 5, N_OUT)
+    assert net.dropout == (0.1, 0.0)
+    assert net.activation.name == "gelu"
+    assert [type(layer) for layer in net.layers] == [Dense, Dense, Dense]
+    assert net.layers[-1].activation is None
+    assert Network.from_layers(net.layers, "log_loss").activation is net.activation
