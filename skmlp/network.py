@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -149,6 +150,11 @@ class Network:
         The hidden layers' activation (None if their dense layers differ).
     dropout : tuple of float
         Each layer's dropout rate but the output layer's (which never drops).
+    is_mlp : bool
+        Whether the network is scikit-learn's dense MLP (every layer a
+        :class:`~skmlp.layers.Dense`, the hidden ones sharing
+        ``activation``, the output one linear): the only network the compiled
+        kernels, ``coefs_``/``intercepts_`` and the ONNX export describe.
     n_params : int
         The length of the flat parameter vector.
     n_coef : int
@@ -166,6 +172,7 @@ class Network:
     def __init__(self, layer_units, activation: str, loss: str | Loss, dropout=0.0):
         self._assemble(dense_layers(layer_units, activation, dropout), loss)
         self.activation = ACTIVATIONS[activation]
+        self.is_mlp = True
 
     @classmethod
     def from_layers(cls, layers, loss: str | Loss) -> Network:
@@ -175,13 +182,19 @@ class Network:
         net._assemble(layers, loss)
         hidden = {layer.activation for layer in net.layers[:-1] if isinstance(layer, Dense)}
         net.activation = hidden.pop() if len(hidden) == 1 else None
+        output = net.layers[-1]
+        net.is_mlp = (
+            all(type(layer) is Dense for layer in net.layers)
+            and output.activation is None
+            and (net.activation is not None or net.n_layers == 1)
+        )
         return net
 
     def _assemble(self, layers, loss: str | Loss) -> None:
         self.layers = tuple(layers)
         if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
             raise ValueError("A network needs at least one layer, each a skmlp.layers.Layer.")
-        for before, after in zip(self.layers, self.layers[1:]):
+        for before, after in pairwise(self.layers):
             if before.n_out != after.n_in:
                 raise ValueError(
                     f"{before!r} gives {before.n_out} values; {after!r} takes {after.n_in}."

@@ -244,3 +244,13 @@ def test_dense_network_attributes_describe_the_stack():
     assert [type(layer) for layer in net.layers] == [Dense, Dense, Dense]
     assert net.layers[-1].activation is None
     assert Network.from_layers(net.layers, "log_loss").activation is net.activation
+
+
+def test_only_scikit_learn_stacks_are_mlps():
+    assert Network((N_IN, 6, N_OUT), "relu", "squared_error").is_mlp
+    assert Network((N_IN, N_OUT), "tanh", "squared_error").is_mlp
+    assert Network.from_layers([Dense(N_IN, 6), Dense(6, N_OUT, None)], "log_loss").is_mlp
+    assert not _mixed_network().is_mlp
+    mixed_activations = [Dense(N_IN, 6, "tanh"), Dense(6, 6, "relu"), Dense(6, N_OUT, None)]
+    assert not Network.from_layers(mixed_activations, "squared_error").is_mlp
+    assert not Network.from_layers([Dense(N_IN, N_OUT, "tanh")], "squared_error").is_mlp
