@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sklearn
 
+from .hooks import EpochEnd, EpochHook
+
 try:
     from sklearn.callback import CallbackSupportMixin, with_callbacks
 except ImportError:  # scikit-learn < 1.9
@@ -45,8 +47,11 @@ except ImportError:  # scikit-learn < 1.9
 __all__ = ["CallbackBridge", "CallbackSupportMixin", "with_callbacks"]
 
 
-class CallbackBridge:
+class CallbackBridge(EpochHook):
     """The trainer's epoch hooks as scikit-learn callback subtasks.
+
+    A callback that returns true from ``on_fit_task_end`` sets the epoch's
+    stop flag: training stops after that epoch.
 
     Parameters
     ----------
@@ -75,12 +80,13 @@ class CallbackBridge:
         self._open = self.context.subcontext(task_name=self.task_name)
         self._open.call_on_fit_task_begin(**self._data())
 
-    def on_epoch_end(self, n_iter, record, verdict, params) -> bool:
+    def on_epoch_end(self, epoch: EpochEnd) -> None:
         task, self._open = self._open, None
-        snapshot = params.copy()  # the parameters go on changing after this
-        return task.call_on_fit_task_end(
+        snapshot, n_iter = epoch.kept.copy(), epoch.n_iter  # the parameters go on changing
+        if task.call_on_fit_task_end(
             **self._data(), reconstruction_attributes=lambda: self.fitted(snapshot, n_iter)
-        )
+        ):
+            epoch.stop = True
 
     def close(self) -> None:
         """End a subtask that was begun but never ran (rolled back, or the

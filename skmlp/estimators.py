@@ -53,7 +53,7 @@ from .network import Network
 from .optimizers import OPTIMIZERS, update_transforms
 from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
 from .state import HISTORY_KEYS, StoppingState, TrainingState
-from .stopping import ReduceOnPlateau, TrainingLossRule, ValidationScoreRule
+from .stopping import make_stopping_rule
 from .trainer import (
     Batches,
     Outcome,
@@ -1142,18 +1142,19 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         dropout_rng = None
         if any(p.net.dropout):  # drawn only then, so other fits keep sklearn's stream
             dropout_rng = np.random.default_rng(p.rng.randint(np.iinfo(np.int32).max))
-        # a rising schedule is not judged before its first peak, and after it
-        # the patience starts afresh (Keras's start_from_epoch)
-        peak = 0 if incremental else math.ceil(self._peak_epoch())
-        rule = (ValidationScoreRule if validation is not None else TrainingLossRule)(
-            self.tol, self.n_iter_no_change, len(state.records) + peak, restart=peak > 0
-        )
-        if self.learning_rate == "plateau":
+        rule = make_stopping_rule(
+            validation=validation is not None,
+            tol=self.tol,
+            patience=self.n_iter_no_change,
+            epochs_done=len(state.records),
+            # a rising schedule is not judged before its first peak
+            peak_epoch=0 if incremental else self._peak_epoch(),
+            learning_rate=self.learning_rate,
+            solver=self.solver,
+            plateau_factor=self.plateau_factor,
             # below 1e-12 a rate moves nothing: the rule stops there at the latest
-            floor = max(self.learning_rate_min, _VANISHING_RATE)
-            rule = ReduceOnPlateau(rule, self.plateau_factor, floor)
-        elif self.solver == "sgd" and self.learning_rate == "adaptive":
-            rule = ReduceOnPlateau(rule)  # scikit-learn's factor 5, down to 1e-6
+            plateau_min_rate=max(self.learning_rate_min, _VANISHING_RATE),
+        )
         reporters = [VerboseLine(validation is not None)] if self.verbose else []
         return TrainingConfig(
             step=self._step(p.net, p.params, batch_size, optimizer, dropout_rng, data.X),
@@ -1568,7 +1569,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     f"_train_state optimizer[{key!r}]",
                     f"has shape {value.shape}, not ({n_params},)",
                 )
-        best = state.stopping.best_params
+        best = state.best_params
         if best is not None and np.shape(best) != (n_params,):
             fail("_train_state best_params", f"has shape {np.shape(best)}")
         history = vars(self).get("history_")

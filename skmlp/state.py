@@ -1,7 +1,9 @@
 """The training state: everything a stochastic fit carries to the next call.
 
 One :class:`TrainingState` holds the clocks (update steps and samples seen),
-the optimizer's state, the stopping rule's state and the per-epoch records.
+the optimizer's state, the stopping rule's memory, the plateau rule's scale of
+the rate (:meth:`TrainingState.rate` is the one place the rate of an update
+is computed) and the per-epoch records.
 The estimator keeps it between calls (``warm_start``, ``partial_fit``) in its
 plain form, :meth:`TrainingState.to_dict`: numpy arrays and Python builtins
 only, so pickle and skops files need to trust nothing but the estimator
@@ -13,58 +15,68 @@ the estimator holds until it commits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import numpy as np
 
+from .stopping import LossMemory, ScoreMemory
+
 __all__ = ["HISTORY_KEYS", "EpochRecord", "StoppingState", "TrainingState", "upgrade_history"]
 
 
 class EpochRecord(NamedTuple):
-    """What one completed epoch adds to ``history_`` (NaN where not measured)."""
+    """What one completed epoch adds to ``history_`` (NaN where not measured),
+    and the scale of the rate its updates used."""
 
     epoch: int
     train_loss: float
     val_loss: float
     val_score: float
-    learning_rate: float
+    learning_rate: float  # the mean rate of the epoch's updates, plateau scale included
     time: float
     clipped: int = 0  # steps whose gradient max_grad_norm rescaled
+    # the plateau scale of the epoch's updates (NaN: saved by an skmlp that did
+    # not record it); learning_rate_schedule shows the rates it gives
+    rate_scale: float = math.nan
 
 
-HISTORY_KEYS = EpochRecord._fields
+# the columns of ``history_``: every field of the record but its rate scale
+HISTORY_KEYS = EpochRecord._fields[:-1]
+_RECORD_KEYS = EpochRecord._fields
 
 
 def upgrade_history(columns: dict) -> dict:
-    """History columns saved by an older skmlp, with the columns added since
-    (``clipped``: 0 for every epoch)."""
-    if isinstance(columns, dict) and "clipped" not in columns and "epoch" in columns:
-        columns = {**columns, "clipped": [0] * len(columns["epoch"])}
+    """Record columns saved by an older skmlp, with the columns added since
+    (``clipped``: 0 for every epoch; ``rate_scale``: NaN, not recorded)."""
+    if isinstance(columns, dict) and "epoch" in columns:
+        n = len(columns["epoch"])
+        added = {"clipped": [0] * n, "rate_scale": [math.nan] * n}
+        columns = {**{k: v for k, v in added.items() if k not in columns}, **columns}
     return columns
 
 
-@dataclass
 class StoppingState:
-    """The stopping rule's memory (see :mod:`skmlp.stopping`).
+    """The stopping rule's memory: a :class:`~skmlp.stopping.LossMemory`
+    without validation, a :class:`~skmlp.stopping.ScoreMemory` with it."""
 
-    ``best_params`` is replaced by a new array when a better epoch comes,
-    never written into, so a shallow copy is a true snapshot.
-    """
+    @staticmethod
+    def new(validation: bool) -> LossMemory | ScoreMemory:
+        """A fresh memory for the rule of this validation setting."""
+        return ScoreMemory() if validation else LossMemory()
 
-    best_loss: float | None = None  # watched training loss (no validation)
-    best_score: float | None = None  # best validation score (with validation)
-    no_improvement_count: int = 0
-    best_params: np.ndarray | None = None
-    best_epoch: int | None = None
-    lr_scale: float = 1.0  # the plateau rule's divisions of the rate
-    reference: float | None = None  # what patience compares with, after a peak
-
-    @classmethod
-    def new(cls, validation: bool) -> StoppingState:
-        return cls(
-            best_loss=None if validation else math.inf, best_score=-math.inf if validation else None
-        )
+    @staticmethod
+    def from_dict(data: dict, validation: bool) -> tuple[LossMemory | ScoreMemory, float | None]:
+        """The memory saved as ``data``, and the rate scale an skmlp before
+        the memories split kept in it (``lr_scale``; ``None`` otherwise)."""
+        memory_type = ScoreMemory if validation else LossMemory
+        if "lr_scale" not in data:
+            return memory_type.from_dict(dict(data)), None
+        # saved before the split: one dict held both rules' fields and the scale
+        names = {f.name for f in fields(memory_type)}
+        memory = memory_type.from_dict({k: v for k, v in data.items() if k in names})
+        return memory, float(data["lr_scale"])
 
 
 @dataclass
@@ -79,8 +91,8 @@ class TrainingState:
         The initial rate the schedule was built from.
     optimizer : dict
         The optimizer's own state (``Optimizer.init``).
-    stopping : StoppingState
-        The stopping rule's memory.
+    stopping : LossMemory or ScoreMemory
+        The stopping rule's memory (the rule's ``memory_type``).
     step : int
         Updates made since the state was created.
     schedule_start : int
@@ -90,6 +102,9 @@ class TrainingState:
         Training samples seen (scikit-learn's ``t_``).
     records : list of EpochRecord
         One record per completed epoch, over every call.
+    rate_scale : float
+        What the plateau rule's reductions multiply the schedule's rate by
+        (see :meth:`rate`).
     """
 
     solver: str
@@ -97,11 +112,22 @@ class TrainingState:
     early_stopping: bool
     learning_rate_init: float
     optimizer: dict
-    stopping: StoppingState
+    stopping: LossMemory | ScoreMemory
     step: int = 0
     schedule_start: int = 0
     t: int = 0
     records: list = field(default_factory=list)
+    rate_scale: float = 1.0
+
+    def rate(self, schedule: Callable[[int, int], float]) -> float:
+        """The rate of the next update: the schedule's rate at this step,
+        times the plateau rule's reductions. The one place it is computed."""
+        return schedule(self.step - self.schedule_start, self.t) * self.rate_scale
+
+    @property
+    def best_params(self) -> np.ndarray | None:
+        """The best validated parameters so far (``None`` without validation)."""
+        return self.stopping.best_params if self.early_stopping else None
 
     def continues(self, solver: str, n_params: int, early_stopping: bool) -> bool:
         """Whether a fit with this configuration may continue this state.
@@ -120,7 +146,7 @@ class TrainingState:
         start (a warm restart), ``partial_fit`` calls continue one; a new
         initial rate undoes the plateau rule's reductions."""
         if learning_rate_init != self.learning_rate_init:
-            self.stopping.lr_scale = 1.0
+            self.rate_scale = 1.0
         self.learning_rate_init = learning_rate_init
         if not incremental:
             self.schedule_start = self.step
@@ -129,25 +155,29 @@ class TrainingState:
     def to_dict(self) -> dict:
         """The state as numpy arrays and builtins (for pickle and skops)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["stopping"] = {f.name: getattr(self.stopping, f.name) for f in fields(StoppingState)}
+        out["stopping"] = self.stopping.to_dict()
         out["optimizer"] = dict(self.optimizer)
-        out["records"] = {key: [r[i] for r in self.records] for i, key in enumerate(HISTORY_KEYS)}
+        out["records"] = {key: [r[i] for r in self.records] for i, key in enumerate(_RECORD_KEYS)}
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainingState:
-        """Rebuild the state from :meth:`to_dict`'s output, copying every array."""
+        """Rebuild the state from :meth:`to_dict`'s output, copying every array.
+
+        A state saved by an older skmlp (one ``StoppingState`` holding both
+        rules' fields and the rate scale) is converted.
+        """
         data = dict(data)
-        stopping = dict(data.pop("stopping"))
-        if stopping["best_params"] is not None:
-            stopping["best_params"] = np.array(stopping["best_params"])
+        stopping, rate_scale = StoppingState.from_dict(data.pop("stopping"), data["early_stopping"])
+        if rate_scale is not None:
+            data["rate_scale"] = rate_scale
         optimizer = {
             k: np.array(v) if isinstance(v, np.ndarray) else v
             for k, v in data.pop("optimizer").items()
         }
         columns = upgrade_history(data.pop("records"))
-        records = [EpochRecord(*row) for row in zip(*(columns[k] for k in HISTORY_KEYS))]
-        return cls(optimizer=optimizer, stopping=StoppingState(**stopping), records=records, **data)
+        records = [EpochRecord(*row) for row in zip(*(columns[k] for k in _RECORD_KEYS))]
+        return cls(optimizer=optimizer, stopping=stopping, records=records, **data)
 
     # --- what the estimator shows ----------------------------------------
     def _best_epoch(self) -> int | None:
@@ -168,8 +198,8 @@ class TrainingState:
             "loss_": loss_curve[-1] if loss_curve else math.nan,
             "history_": history,
             "t_": self.t,
-            "best_loss_": self.stopping.best_loss,
+            "best_loss_": None if self.early_stopping else self.stopping.best_loss,
             "validation_scores_": list(history["val_score"]) if self.early_stopping else None,
-            "best_validation_score_": self.stopping.best_score,
+            "best_validation_score_": self.stopping.best_score if self.early_stopping else None,
             "best_epoch_": self._best_epoch(),
         }

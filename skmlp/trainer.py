@@ -7,11 +7,14 @@ everything a fit needs is handed to it in one :class:`TrainingConfig`, and
 everything that persists between calls lives in the typed
 :class:`~skmlp.state.TrainingState`.
 
-An epoch either completes or leaves no trace: its record, clocks, stopping
-memory, optimizer state and parameters are committed together to a
-:class:`Checkpoint`, and an interrupt or a divergence rolls back to the last
-one. Parameters are handed back only once verified: their predictions and
-loss on the training data are finite.
+At the end of each epoch every participant (validation, stopping rule,
+history, reporters) is an :class:`~skmlp.hooks.EpochHook` called with the
+same :class:`~skmlp.hooks.EpochEnd`, in the order :func:`epoch_hooks`
+declares. An epoch either completes or leaves no trace: its record, clocks,
+stopping memory, rate scale, optimizer state and parameters are committed
+together to a :class:`Checkpoint`, and an interrupt or a divergence rolls
+back to the last one. Parameters are handed back only once verified: their
+predictions and loss on the training data are finite.
 
 How a fit ends is reported, never raised: ``Outcome.stop_reason`` is one of
 ``'converged'``, ``'max_iter'``, ``'diverged'``, ``'interrupted'``,
@@ -34,6 +37,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
+from .hooks import EpochEnd, EpochHook
 from .network import Network, Workspace
 from .state import EpochRecord, TrainingState
 from .stopping import REDUCE, STOP
@@ -41,12 +45,14 @@ from .stopping import REDUCE, STOP
 __all__ = [
     "Batches",
     "Checkpoint",
+    "History",
     "Outcome",
     "Step",
     "TrainingConfig",
     "TrainingData",
     "Validation",
     "VerboseLine",
+    "epoch_hooks",
     "finite_on",
     "run_lbfgs",
     "run_stochastic",
@@ -154,8 +160,9 @@ class Step:
 
 
 @dataclass
-class Validation:
-    """The first epoch-end hook: loss and score of parameters on held-out rows.
+class Validation(EpochHook):
+    """The first epoch-end hook: loss and score of the epoch's parameters on
+    held-out rows, filled into its record.
 
     ``score(pred, params)`` turns the network's predictions (or, for a
     scikit-learn scorer, a snapshot of ``params``) into a score; ``None``
@@ -167,7 +174,12 @@ class Validation:
     score: Callable[[np.ndarray, np.ndarray], float] | None = None
     name: str = "the validation data"  # in messages
 
+    def on_epoch_end(self, epoch: EpochEnd) -> None:
+        val_loss, val_score = self(epoch.params)
+        epoch.record = epoch.record._replace(val_loss=val_loss, val_score=val_score)
+
     def __call__(self, params: np.ndarray) -> tuple[float, float]:
+        """The validation loss and score of ``params``."""
         X, Y, sw = self.data.X, self.data.Y, self.data.sample_weight
         pred = self.net.predict(params, X)
         if not np.isfinite(pred).all():
@@ -177,43 +189,50 @@ class Validation:
         return loss, float(score)
 
 
-class VerboseLine:
+class History(EpochHook):
+    """The history hook: stamps the epoch's time (validation included) and
+    appends its record to the training state, so it is committed with it."""
+
+    def __init__(self):
+        self.started = math.nan
+
+    def on_epoch_begin(self) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: EpochEnd) -> None:
+        epoch.record = epoch.record._replace(time=time.perf_counter() - self.started)
+        epoch.state.records.append(epoch.record)
+
+
+class VerboseLine(EpochHook):
     """The ``verbose`` reporter: scikit-learn's lines, exactly as its MLP
     prints them."""
 
     def __init__(self, validation: bool):
         self.validation = validation
 
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self, n_iter: int, record: EpochRecord, verdict, params) -> bool:
-        print(f"Iteration {n_iter}, loss = {record.train_loss:.8f}")
+    def on_epoch_end(self, epoch: EpochEnd) -> None:
+        print(f"Iteration {epoch.n_iter}, loss = {epoch.record.train_loss:.8f}")
         if self.validation:
-            print(f"Validation score: {record.val_score:f}")
+            print(f"Validation score: {epoch.record.val_score:f}")
+        verdict = epoch.verdict
         action = None if verdict is None else verdict.action  # None: an L-BFGS iteration
         if action == STOP:
             print(f"{verdict.message} Stopping.")
         elif action == REDUCE:
             print(verdict.message)
-        return False
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass
 class TrainingConfig:
     """Everything the mini-batch loop needs, built once by the estimator.
 
-    ``schedule(step, t)`` gives the rate of each update before the stopping
-    rule's scaling; ``stopping`` is a rule of :mod:`skmlp.stopping`;
-    ``validation`` (or ``None``) scores each epoch; ``reporters`` are told
-    when each epoch begins (``on_epoch_begin()``) and, in order, about each
-    committed one (``on_epoch_end(n_iter, record, verdict, params) -> bool``,
-    with the parameters a fit stopped then would keep; a true return stops
-    training after that epoch), and ``close()`` at the end. ``incremental``
-    runs one epoch (``partial_fit``).
+    ``schedule(step, t)`` gives the rate of each update before the plateau
+    rule's scale (:meth:`TrainingState.rate`); ``stopping`` is a rule of
+    :mod:`skmlp.stopping`; ``validation`` (or ``None``) scores each epoch;
+    ``reporters`` hear of each committed epoch. All three are epoch hooks,
+    called in the order :func:`epoch_hooks` declares; the caller closes the
+    reporters. ``incremental`` runs one epoch (``partial_fit``).
     """
 
     step: Step
@@ -280,7 +299,8 @@ class Batches:
 
 class Checkpoint:
     """What one epoch end commits: parameters, optimizer state, clocks,
-    stopping memory and the number of records, copied into reused buffers."""
+    stopping memory, rate scale and the number of records, copied into
+    reused buffers."""
 
     def __init__(self, params: np.ndarray, state: TrainingState):
         self.params = np.empty_like(params)
@@ -300,6 +320,7 @@ class Checkpoint:
         for k in self.scalars:
             self.scalars[k] = optimizer[k]
         self.stopping = copy.copy(state.stopping)  # its arrays are never written into
+        self.rate_scale = state.rate_scale
         self.step, self.t, self.n_records = state.step, state.t, len(state.records)
         self.valid = True
 
@@ -309,6 +330,7 @@ class Checkpoint:
             np.copyto(state.optimizer[k], buffer)
         state.optimizer.update(self.scalars)
         state.stopping = copy.copy(self.stopping)
+        state.rate_scale = self.rate_scale
         state.step, state.t = self.step, self.t
         del state.records[self.n_records :]
 
@@ -319,6 +341,7 @@ class _Checkpoints:
     def __init__(self, params: np.ndarray, state: TrainingState):
         self.start = self.last = Checkpoint(params, state)
         self.previous = None
+        self.commits = 0  # epochs committed in this call
 
     def commit(self, params: np.ndarray, state: TrainingState) -> None:
         spare = self.previous
@@ -330,6 +353,7 @@ class _Checkpoints:
         # checkpoint: the epoch is then rolled back, never half kept
         self.previous = self.last
         self.last = spare
+        self.commits += 1
 
     def fallbacks(self):
         """Checkpoints to fall back to, newest first."""
@@ -338,6 +362,17 @@ class _Checkpoints:
             if ckpt is not None and ckpt.valid and ckpt.n_records not in seen:
                 seen.add(ckpt.n_records)
                 yield ckpt
+
+
+class _Commit(EpochHook):
+    """The epoch-end hook after which an epoch is kept whole: it checkpoints
+    the parameters and the state (records, memory, rate scale, clocks)."""
+
+    def __init__(self, checkpoints: _Checkpoints):
+        self.checkpoints = checkpoints
+
+    def on_epoch_end(self, epoch: EpochEnd) -> None:
+        self.checkpoints.commit(epoch.params, epoch.state)
 
 
 def finite_on(net: Network, params: np.ndarray, data: TrainingData) -> bool:
@@ -378,37 +413,39 @@ def run_stochastic(
     """
     batches = Batches(data.X, data.Y, data.sample_weight, config.batch_size, config.shuffle)
     checkpoints = _Checkpoints(params, state)
-    n_iter, reason, message = 0, "incremental" if config.incremental else "max_iter", ""
+    hooks = epoch_hooks(config, checkpoints)
+    reason, message = "incremental" if config.incremental else "max_iter", ""
     # non-finite values are detected and reported as divergence, so numpy's
     # overflow warnings on the way there are noise
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            while n_iter < config.max_iter:
-                started = time.perf_counter()
-                for reporter in config.reporters:
-                    reporter.on_epoch_begin()
+            while checkpoints.commits < config.max_iter:
+                for hook in hooks:
+                    hook.on_epoch_begin()
                 config.step.take_clipped()  # count this epoch's steps only
                 loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
-                    reason, message = "diverged", _diverged(n_iter, rate)
+                    reason, message = "diverged", _diverged(checkpoints.commits, rate)
                     break
-                record = _close_epoch(config, state, params, loss, mean_rate, started)
-                verdict = config.stopping.update(state.stopping, record, params, rate)
-                state.records.append(record)
-                checkpoints.commit(params, state)
-                n_iter += 1
-                kept = _kept_params(config, state, params)
-                asked = [r.on_epoch_end(n_iter, record, verdict, kept) for r in config.reporters]
-                if verdict.action == STOP:
-                    reason, message = "converged", verdict.message
+                epoch = EpochEnd(
+                    checkpoints.commits + 1,
+                    _record(config, state, loss, mean_rate),
+                    params,
+                    rate,
+                    state,
+                )
+                for hook in hooks:
+                    hook.on_epoch_end(epoch)
+                if epoch.verdict.action == STOP:
+                    reason, message = "converged", epoch.verdict.message
                     break
-                if any(asked):
+                if epoch.stop:
                     reason, message = "callback", "Training stopped by a callback."
                     break
                 if config.incremental:
                     break
         except KeyboardInterrupt:
-            if n_iter == 0:
+            if checkpoints.commits == 0:
                 raise
             reason, message = "interrupted", INTERRUPTED
     if reason == "max_iter":
@@ -421,10 +458,21 @@ def run_stochastic(
     return _settle(config, state, params, data, checkpoints, reason, message)
 
 
-def _kept_params(config: TrainingConfig, state: TrainingState, params: np.ndarray):
-    """The parameters a fit stopped now would keep (the best validated ones)."""
-    best = state.stopping.best_params
-    return best if config.validation is not None and best is not None else params
+def epoch_hooks(config: TrainingConfig, checkpoints: _Checkpoints) -> list[EpochHook]:
+    """Every epoch-end hook of the mini-batch loop, in the order it is called.
+
+    1. the validation (if any) fills the record's validation loss and score;
+    2. the stopping rule judges the epoch: its verdict, its memory, and a
+       reduction of the rate's plateau scale;
+    3. the history stamps the record's time and appends it to the state;
+    4. the commit checkpoints the epoch: from here it is kept whole;
+    5. the reporters (``verbose``, scikit-learn's callbacks) report it, and
+       may ask to stop.
+
+    The loop then reads the verdict and the stop flag.
+    """
+    validation = [] if config.validation is None else [config.validation]
+    return [*validation, config.stopping, History(), _Commit(checkpoints), *config.reporters]
 
 
 def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches, rng):
@@ -432,8 +480,7 @@ def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches,
     non-finite loss at the first batch whose loss is not finite."""
     total, rate_sum, n_steps, rate = 0.0, 0.0, 0, math.nan
     for Xb, Yb, swb in batches.epoch(rng):
-        rate = config.schedule(state.step - state.schedule_start, state.t)
-        rate *= state.stopping.lr_scale
+        rate = state.rate(config.schedule)
         loss = config.step(Xb, Yb, swb, state.optimizer, rate)
         if not math.isfinite(loss):
             return loss, math.nan, rate
@@ -445,19 +492,12 @@ def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches,
     return total / batches.X.shape[0], rate_sum / max(n_steps, 1), rate
 
 
-def _close_epoch(config, state, params, loss, mean_rate, started) -> EpochRecord:
-    """The epoch's record, validation first."""
-    val_loss = val_score = math.nan
-    if config.validation is not None:
-        val_loss, val_score = config.validation(params)
+def _record(config: TrainingConfig, state: TrainingState, loss, mean_rate) -> EpochRecord:
+    """The epoch's record as training leaves it (the hooks fill in the rest)."""
+    nan = math.nan
+    clipped = config.step.take_clipped()
     return EpochRecord(
-        len(state.records) + 1,
-        loss,
-        val_loss,
-        val_score,
-        mean_rate,
-        time.perf_counter() - started,
-        config.step.take_clipped(),
+        len(state.records) + 1, loss, nan, nan, mean_rate, nan, clipped, state.rate_scale
     )
 
 
@@ -473,8 +513,8 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
     step = config.step
     if reason == "diverged":
         state.optimizer = step.optimizer.init(params)
-    if config.validation is not None and state.stopping.best_params is not None:
-        np.copyto(params, state.stopping.best_params)
+    if config.validation is not None and state.best_params is not None:
+        np.copyto(params, state.best_params)
     rows = {"the training data": data}
     if config.validation is not None:
         rows[config.validation.name] = config.validation.data
@@ -571,7 +611,7 @@ def run_lbfgs(
     ``params.dtype``, so a float32 model stays float32. The parameters with
     the lowest finite loss evaluated so far are kept when the loss becomes
     non-finite or the user interrupts. ``reporters`` hear of each iteration
-    as of an epoch (``record`` is the iteration's loss only), and may stop
+    as of an epoch (its record holds the iteration's loss only), and may stop
     it.
     """
     best = {"loss": math.inf, "params": params.copy()}
@@ -595,9 +635,10 @@ def run_lbfgs(
         n_iter += 1
         x = intermediate_result.x.astype(params.dtype)
         nan = math.nan
-        record = EpochRecord(n_iter, float(intermediate_result.fun), nan, nan, nan, nan)
-        stop = [r.on_epoch_end(n_iter, record, None, x) for r in reporters]
-        if any(stop):
+        epoch = EpochEnd(n_iter, EpochRecord(n_iter, float(intermediate_result.fun), *[nan] * 4), x)
+        for reporter in reporters:
+            reporter.on_epoch_end(epoch)
+        if epoch.stop:
             raise StopIteration  # scipy ends the minimization, keeping x
         for reporter in reporters:
             reporter.on_epoch_begin()

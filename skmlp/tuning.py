@@ -2,7 +2,8 @@
 
 :func:`lr_range_test` runs Smith's learning-rate range test on a copy of an
 estimator; :func:`learning_rate_schedule` previews the rate of every step
-that ``fit`` would use.
+that ``fit`` would use, or, for a fitted estimator, shows the rates its last
+schedule's updates used, plateau reductions included.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_params
 
 from .lr_finder import LRRangeTestResult
+from .state import TrainingState
 
 __all__ = ["learning_rate_schedule", "lr_range_test"]
 
@@ -126,26 +128,43 @@ def lr_range_test(
 
 
 def learning_rate_schedule(estimator, n_samples: int) -> np.ndarray:
-    """The learning rate of every update that ``fit`` would make.
+    """The learning rate of every update that ``fit`` would make, or made.
 
-    Previews ``estimator``'s ``learning_rate`` schedule with all its settings
-    (warm-up included) for a training set of ``n_samples`` rows, without
-    training: one rate per mini-batch update over ``max_iter`` epochs, as if
-    no stopping rule ended training early. ``'adaptive'`` shows its starting
-    rate (it reacts to the loss only during training).
+    For an unfitted estimator, previews its ``learning_rate`` schedule with
+    all its settings (warm-up included) for a training set of ``n_samples``
+    rows, without training: one rate per mini-batch update over ``max_iter``
+    epochs, as if no stopping rule ended training early. ``'adaptive'`` and
+    ``'plateau'`` show their starting rate (they react to the loss only
+    during training).
+
+    For an estimator fitted by a stochastic solver, returns the rates its
+    updates actually used since its schedule last started (the last
+    ``fit``, and any ``partial_fit`` calls after it), the reductions of
+    ``'adaptive'`` and ``'plateau'`` included: one rate per update of each
+    epoch it ran. Their mean over each epoch is ``history_['learning_rate']``.
 
     Parameters
     ----------
     estimator : MLPClassifier or MLPRegressor
-        The estimator whose schedule to preview (stochastic solver; a
+        The estimator whose schedule to show (stochastic solver; unfitted, a
         numeric ``learning_rate_init``).
     n_samples : int
-        Number of training samples (after any validation split).
+        Number of training samples (after any validation split). For a
+        fitted estimator, the number it was trained on.
 
     Returns
     -------
-    rates : ndarray of shape (max_iter * ceil(n_samples / batch_size),)
-        The rate of each update.
+    rates : ndarray of shape (n_epochs * ceil(n_samples / batch_size),)
+        The rate of each update; ``n_epochs`` is ``max_iter`` for a preview,
+        the number of epochs run for a fitted estimator.
+
+    Raises
+    ------
+    ValueError
+        For ``solver='lbfgs'``; for an unfitted ``learning_rate_init='auto'``;
+        for a fitted estimator, when ``n_samples`` or the settings do not
+        give the updates it made, or when it was saved by an skmlp that did
+        not record the reductions.
 
     Examples
     --------
@@ -159,6 +178,9 @@ def learning_rate_schedule(estimator, n_samples: int) -> np.ndarray:
     est._validate_params()
     if est.solver == "lbfgs":
         raise ValueError("solver='lbfgs' has no learning-rate schedule.")
+    saved = vars(estimator).get("_train_state")
+    if saved is not None:  # fitted by a stochastic solver
+        return _rates_used(est, TrainingState.from_dict(saved), n_samples)
     if est.learning_rate_init == "auto":
         raise ValueError("learning_rate_init='auto' is chosen during fit; preview a number.")
     batch_size = est._batch_size(n_samples)
@@ -166,3 +188,40 @@ def learning_rate_schedule(estimator, n_samples: int) -> np.ndarray:
     schedule = est._schedule(float(est.learning_rate_init), n_samples, batch_size)
     steps = range(est.max_iter * steps_per_epoch)
     return np.array([schedule(s, (s // steps_per_epoch) * n_samples) for s in steps])
+
+
+def _rates_used(est, state: TrainingState, n_samples: int) -> np.ndarray:
+    """The rate of each update since ``state``'s schedule started: the
+    schedule's rate times the plateau scale its epoch used
+    (:meth:`TrainingState.rate`, replayed)."""
+    batch_size = est._batch_size(n_samples)
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    n_epochs, rest = divmod(state.step - state.schedule_start, steps_per_epoch)
+    records = state.records[len(state.records) - n_epochs :] if n_epochs else []
+    mismatch = (
+        f"The fitted estimator's last schedule made {state.step - state.schedule_start} "
+        f"updates, which are not whole epochs of {n_samples} samples in batches of "
+        f"{batch_size} with its current settings; pass the number of rows it trained on "
+        "(after any validation split)."
+    )
+    if rest or n_epochs > len(state.records):
+        raise ValueError(mismatch)
+    scales = [record.rate_scale for record in records]
+    if not all(math.isfinite(scale) for scale in scales):
+        raise ValueError(
+            "This estimator was fitted by an skmlp before 0.2, which did not record the "
+            "rate reductions of each epoch; fit it again to see the rates it uses."
+        )
+    schedule = est._schedule(state.learning_rate_init, n_samples, batch_size, incremental=True)
+    t_start = state.t - n_epochs * n_samples
+    rates = np.array(
+        [
+            schedule(s, t_start + epoch * n_samples) * scales[epoch]
+            for epoch in range(n_epochs)
+            for s in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch)
+        ]
+    )
+    means = rates.reshape(n_epochs, steps_per_epoch).mean(axis=1)
+    if not np.allclose(means, [record.learning_rate for record in records], rtol=1e-9, atol=0):
+        raise ValueError(mismatch)
+    return rates

@@ -133,6 +133,59 @@ def test_pickle_round_trip(data, solver, target):
     _assert_same_predictions(est, pickle.loads(pickle.dumps(est)), data[0])
 
 
+def _as_saved_before_the_memories_split(saved: dict) -> dict:
+    """A training state as skmlp wrote it before each stopping rule owned its
+    memory: one ``stopping`` dict with both rules' fields and the plateau
+    scale (``lr_scale``), and no rate scale on the state or in the records."""
+    old = {k: v for k, v in saved.items() if k != "rate_scale"}
+    memory, validation = saved["stopping"], saved["early_stopping"]
+    old["stopping"] = {
+        "best_loss": None if validation else memory["best_loss"],
+        "best_score": memory["best_score"] if validation else None,
+        "no_improvement_count": memory["no_improvement_count"],
+        "best_params": memory["best_params"] if validation else None,
+        "best_epoch": memory["best_epoch"] if validation else None,
+        "lr_scale": saved["rate_scale"],
+        "reference": memory["reference"],
+    }
+    old["records"] = {k: v for k, v in saved["records"].items() if k != "rate_scale"}
+    return old
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_state_saved_before_the_memories_split_continues_identically(data, early_stopping):
+    # plateau reductions make the old lr_scale matter; a warm start of the
+    # converted state must go on exactly as the original state does
+    X, targets = data
+    est = _fitted(
+        data,
+        "multiclass",
+        solver="sgd",
+        learning_rate="plateau",
+        learning_rate_init=0.1,
+        plateau_factor=2.0,
+        n_iter_no_change=1,
+        tol=0.05,
+        warm_start=True,
+        early_stopping=early_stopping,
+    )
+    assert est._train_state["rate_scale"] < 1
+    old = pickle.loads(pickle.dumps(est))
+    old._train_state = _as_saved_before_the_memories_split(old._train_state)
+    old = pickle.loads(pickle.dumps(old))  # the load-time check reads the old shape
+    for model in (est, old):
+        model.set_params(max_iter=6).fit(X, targets["multiclass"])
+    assert old.loss_curve_ == est.loss_curve_
+    for key in set(est.history_) - {"time"}:
+        np.testing.assert_array_equal(old.history_[key], est.history_[key], err_msg=key)
+    assert (old.best_validation_score_, old.best_epoch_) == (
+        est.best_validation_score_,
+        est.best_epoch_,
+    )
+    for a, b in zip(est.coefs_ + est.intercepts_, old.coefs_ + old.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_unfitted_estimator_round_trips(tmp_path):
     est = MLPClassifier((3,), dropout=0.1)
     loaded = _skops_round_trip(est, tmp_path)

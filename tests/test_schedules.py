@@ -353,6 +353,67 @@ def test_history_records_the_mean_rate_of_each_epoch(settings):
     assert np.ptp(expected) > 0  # every case here moves
 
 
+@ignore_convergence
+@pytest.mark.parametrize(
+    "settings, factor",
+    [
+        (dict(learning_rate="plateau", plateau_factor=4.0), 4.0),
+        (dict(learning_rate="adaptive", solver="sgd"), 5.0),
+        (dict(learning_rate="plateau", early_stopping=True, warmup_epochs=1.5), 5.0),
+    ],
+    ids=["plateau", "adaptive", "plateau-early_stopping-warmup"],
+)
+def test_a_fitted_estimator_shows_the_rates_its_updates_used(settings, factor):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = X @ rng.normal(size=4)
+    params = dict(
+        hidden_layer_sizes=(6,),
+        batch_size=16,
+        max_iter=12,
+        n_iter_no_change=1,
+        tol=1e3,  # no epoch improves enough: the rule fires every other epoch
+        random_state=0,
+        learning_rate_init=0.01,
+    )
+    est = MLPRegressor(**params, **settings)
+    n_train = 54 if est.early_stopping else 60  # validation_fraction=0.1 held out
+    steps = math.ceil(n_train / 16)
+    preview = learning_rate_schedule(est, n_train).reshape(-1, steps)
+    est.fit(X, y)
+    rates = learning_rate_schedule(est, n_train)
+    assert rates.shape == (est.n_iter_ * steps,)
+    used = rates.reshape(est.n_iter_, steps)
+    np.testing.assert_allclose(used.mean(axis=1), est.history_["learning_rate"], rtol=1e-12)
+    # each epoch's rates are the schedule's, divided by factor once per reduction so far
+    reductions = np.log(preview[: est.n_iter_, :1] / used[:, :1]) / np.log(factor)
+    np.testing.assert_allclose(reductions, np.round(reductions), atol=1e-9)
+    np.testing.assert_allclose(used * factor ** np.round(reductions), preview[: est.n_iter_])
+    assert reductions[0] == 0 and reductions[-1] >= 2
+    assert np.all(np.diff(reductions.ravel()) >= 0)
+    # an unfitted copy still previews the schedule alone
+    np.testing.assert_array_equal(learning_rate_schedule(clone(est), n_train), preview.ravel())
+
+
+@ignore_convergence
+def test_the_rates_used_need_the_rows_trained_on_and_a_recorded_scale():
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    est = MLPRegressor(
+        hidden_layer_sizes=(4,), batch_size=16, max_iter=5, learning_rate="plateau"
+    ).fit(X, X[:, 0])
+    assert learning_rate_schedule(est, 60).shape == (5 * 4,)
+    with pytest.raises(ValueError, match="rows it trained on"):
+        learning_rate_schedule(est, 100)  # 7 updates an epoch, 20 were made
+    with pytest.raises(ValueError, match="rows it trained on"):  # settings changed since
+        learning_rate_schedule(est.set_params(learning_rate="step", decay_epochs=1), 60)
+    est.set_params(learning_rate="plateau")
+    # a state saved before the scales were recorded cannot show them
+    columns = est._train_state["records"]
+    columns["rate_scale"] = [math.nan] * len(columns["rate_scale"])
+    with pytest.raises(ValueError, match="did not record"):
+        learning_rate_schedule(est, 60)
+
+
 # --- bad settings --------------------------------------------------------------------
 
 BAD_SETTINGS = [
