@@ -583,8 +583,10 @@ _ATTRIBUTES_DOC = """\
     history_ : dict of lists
         One entry per epoch: ``epoch``, ``train_loss``, ``val_loss`` and
         ``val_score`` (NaN without ``early_stopping``), ``learning_rate``
-        (the mean rate of the epoch's updates), ``time`` (seconds) and
-        ``clipped`` (steps rescaled by ``max_grad_norm``).
+        (the mean rate of the epoch's updates, the divisions of
+        ``'adaptive'`` and ``'plateau'`` included; every update's rate is
+        :func:`skmlp.learning_rate_schedule`), ``time`` (seconds, validation
+        included) and ``clipped`` (steps rescaled by ``max_grad_norm``).
         Stochastic solvers only; ``pandas.DataFrame(est.history_)`` is the
         learning curve.
 

@@ -43,8 +43,11 @@ class EpochRecord(NamedTuple):
 
 
 # the columns of ``history_``: every field of the record but its rate scale
-HISTORY_KEYS = EpochRecord._fields[:-1]
-_RECORD_KEYS = EpochRecord._fields
+HISTORY_KEYS = tuple(key for key in EpochRecord._fields if key != "rate_scale")
+
+
+def _columns(records: list, keys) -> dict:
+    return {key: [getattr(r, key) for r in records] for key in keys}
 
 
 def upgrade_history(columns: dict) -> dict:
@@ -157,7 +160,7 @@ class TrainingState:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["stopping"] = self.stopping.to_dict()
         out["optimizer"] = dict(self.optimizer)
-        out["records"] = {key: [r[i] for r in self.records] for i, key in enumerate(_RECORD_KEYS)}
+        out["records"] = _columns(self.records, EpochRecord._fields)
         return out
 
     @classmethod
@@ -176,7 +179,7 @@ class TrainingState:
             for k, v in data.pop("optimizer").items()
         }
         columns = upgrade_history(data.pop("records"))
-        records = [EpochRecord(*row) for row in zip(*(columns[k] for k in _RECORD_KEYS))]
+        records = [EpochRecord(*row) for row in zip(*(columns[k] for k in EpochRecord._fields))]
         return cls(optimizer=optimizer, stopping=stopping, records=records, **data)
 
     # --- what the estimator shows ----------------------------------------
@@ -191,7 +194,7 @@ class TrainingState:
 
     def fitted_attributes(self) -> dict:
         """The estimator's fitted attributes that this state determines."""
-        history = {key: [r[i] for r in self.records] for i, key in enumerate(HISTORY_KEYS)}
+        history = _columns(self.records, HISTORY_KEYS)
         loss_curve = list(history["train_loss"])
         return {
             "loss_curve_": loss_curve,
