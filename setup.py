@@ -1,9 +1,16 @@
 """Build the optional compiled kernels (skmlp/_kernels.pyx).
 
-The extension is optional: without a C compiler, Cython or scipy's BLAS
+``skmlp/_kernels.pyx`` is generated first, from ``skmlp/_kernels.pyx.tp``
+and the activation and loss registries (:mod:`skmlp._codegen`). The
+extension is optional: without a C compiler, Cython or scipy's BLAS
 declarations, ``pip install .`` still succeeds and skmlp runs its numpy
 engine (and says so once, at the first fit).
 """
+
+import importlib
+import os
+import sys
+import types
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -25,6 +32,33 @@ class BuildExtBesideSources(build_ext):
             print(f"skmlp: compiled kernels not copied beside the sources ({exc})")
 
 
+def _generate_kernels():
+    """Render skmlp/_kernels.pyx from its template and the registries.
+
+    The build environment has numpy but not scikit-learn, so skmlp's
+    ``__init__`` (which imports it) must not run: a bare package module
+    stands in for ``skmlp`` while the registry modules, which import only
+    numpy and each other, are loaded from the sources.
+    """
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "skmlp")
+    saved = {k: v for k, v in sys.modules.items() if k == "skmlp" or k.startswith("skmlp.")}
+    for name in saved:
+        del sys.modules[name]
+    package = types.ModuleType("skmlp")
+    package.__path__ = [root]
+    sys.modules["skmlp"] = package
+    try:
+        codegen = importlib.import_module("skmlp._codegen")
+        activations = importlib.import_module("skmlp.activations").ACTIVATIONS
+        losses = importlib.import_module("skmlp.losses").LOSSES
+        template = os.path.join(root, "_kernels.pyx.tp")
+        codegen.render(template, template[: -len(".tp")], activations, losses)
+    finally:
+        for name in [k for k in sys.modules if k == "skmlp" or k.startswith("skmlp.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
 def _extensions():
     try:
         import numpy
@@ -32,6 +66,7 @@ def _extensions():
     except ImportError:  # no Cython or numpy in the build environment
         return []
     try:
+        _generate_kernels()
         extensions = cythonize(
             [
                 Extension(

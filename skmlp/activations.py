@@ -15,6 +15,13 @@ Most derivatives are functions of the output alone, so the forward pass can
 overwrite ``z`` with ``a`` and keep one buffer per layer.  GELU's is not; it
 sets ``needs_input=True`` and the network keeps ``z`` in a buffer of its own.
 ``work`` is a scratch buffer of the same shape, so no call allocates.
+
+Beside its numpy pair, each entry carries everything else an activation is:
+the same arithmetic per element in Cython (``c_forward``, ``c_derivative``,
+from which ``skmlp/_kernels.pyx`` is generated; see :mod:`skmlp._codegen`),
+where the compiled step pays off (``compiled_pays_off``), and its ONNX
+graph (``onnx``). Its integer code in the kernels is its place in
+:data:`ACTIVATIONS`. Adding an activation is one entry here.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._codegen import CompiledForm, cython
 from ._math import sigmoid
 
 __all__ = ["ACTIVATIONS", "Activation"]
@@ -36,13 +44,22 @@ _GELU_CLIP = 10.0
 
 @dataclass(frozen=True)
 class Activation:
-    """An element-wise activation and its derivative, both in place."""
+    """An element-wise activation and its derivative, both in place, with
+    their compiled forms and ONNX graph (see the module docstring)."""
 
     name: str
     forward: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+    c_forward: CompiledForm | None = None
+    c_derivative: CompiledForm | None = None  # None: f' = 1
+    # onnx(graph, z, name) -> the output's name; see skmlp.onnx._Graph
+    onnx: Callable | None = None
     needs_input: bool = False
     saturates: bool = False  # |f(z)| <= 1 everywhere
+    # where the compiled step beats the numpy one, measured with one BLAS
+    # thread (docs/performance.md): "always", "small" (a batch's widest hidden
+    # layer holds at most compiled.SMALL values) or "never"
+    compiled_pays_off: str = "never"
 
     def output_bound(self, bound: float) -> float:
         """An upper bound on ``|f(z)|`` over all ``|z| <= bound``.
@@ -194,16 +211,149 @@ def _gelu_derivative(z, a, delta, work):
     delta *= work
 
 
+# --- ONNX graphs -------------------------------------------------------------
+# onnx(g, z, name) adds the activation of the tensor z to the graph g and
+# returns its output's name; g.node(op_type, inputs, hint, **attributes) adds
+# an operator, g.const(hint, value) a constant in the graph's dtype g.dtype.
+def _onnx_op(op_type: str, float64: Callable | None = None, **attrs) -> Callable:
+    """The activation as one ONNX operator; in double, the graph ``float64``
+    where onnxruntime has no double kernel for the operator."""
+
+    def onnx(g, z, name):
+        if float64 is not None and g.dtype == np.float64:
+            return float64(g, z, name)
+        return g.node(op_type, [z], name, **attrs)
+
+    return onnx
+
+
+def _leaky_relu_onnx(g, z, name):
+    return g.node("Max", [z, g.node("Mul", [z, g.const("slope", LEAKY_SLOPE)])], name)
+
+
+def _elu_onnx(g, z, name):
+    neg = g.node("Exp", [g.node("Min", [z, g.const("zero", 0.0)])])
+    neg = g.node("Sub", [neg, g.const("one", 1.0)])
+    return g.node("Add", [g.node("Relu", [z]), neg], name)
+
+
+def _softplus_onnx(g, z, name):
+    tail = g.node("Exp", [g.node("Neg", [g.node("Abs", [z])])])
+    tail = g.node("Log", [g.node("Add", [tail, g.const("one", 1.0)])])
+    return g.node("Add", [g.node("Relu", [z]), tail], name)
+
+
+def _gelu_onnx(g, z, name):
+    # 0.5 z (1 + tanh(c (x + k x^3))) with x = z clipped, as _gelu (ONNX's
+    # own Gelu operator needs opset 20)
+    x = g.node("Max", [z, g.const("gelu_lo", -_GELU_CLIP)])
+    x = g.node("Min", [x, g.const("gelu_hi", _GELU_CLIP)])
+    p = g.node("Mul", [x, x])
+    p = g.node("Mul", [p, g.const("gelu_ck", _GELU_C * _GELU_K)])
+    p = g.node("Add", [p, g.const("gelu_c", _GELU_C)])
+    t = g.node("Tanh", [g.node("Mul", [p, x])])
+    t = g.node("Add", [t, g.const("one", 1.0)])
+    t = g.node("Mul", [t, g.const("half", 0.5)])
+    return g.node("Mul", [z, t], name)
+
+
+# --- the registry: the order gives each activation its code in the kernels ------
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("identity", _identity, _identity_derivative),
-        Activation("logistic", _logistic, _logistic_derivative, saturates=True),
-        Activation("tanh", _tanh, _tanh_derivative, saturates=True),
-        Activation("relu", _relu, _relu_derivative),
-        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative),
-        Activation("elu", _elu, _elu_derivative),
-        Activation("gelu", _gelu, _gelu_derivative, needs_input=True),
-        Activation("softplus", _softplus, _softplus_derivative),
+        Activation(
+            "identity",
+            _identity,
+            _identity_derivative,
+            c_forward=cython("out = z"),
+            onnx=_onnx_op("Identity"),
+            compiled_pays_off="always",
+        ),
+        Activation(
+            "logistic",
+            _logistic,
+            _logistic_derivative,
+            c_forward=cython("out = _sigmoid(z)"),
+            c_derivative=cython("delta *= (1 - a) * a"),
+            onnx=_onnx_op("Sigmoid"),
+            saturates=True,
+            compiled_pays_off="small",
+        ),
+        Activation(
+            "tanh",
+            _tanh,
+            _tanh_derivative,
+            c_forward=cython("out = _tanh(z)"),
+            c_derivative=cython("delta *= 1 - a * a"),
+            onnx=_onnx_op("Tanh"),
+            saturates=True,
+        ),
+        Activation(
+            "relu",
+            _relu,
+            _relu_derivative,
+            c_forward=cython("out = z if z > 0 else 0"),
+            c_derivative=cython("delta *= 1 if a > 0 else 0"),
+            onnx=_onnx_op("Relu"),
+            compiled_pays_off="always",
+        ),
+        Activation(
+            "leaky_relu",
+            _leaky_relu,
+            _leaky_relu_derivative,
+            c_forward=cython("w = z * slope", "out = z if z > w else w", slope=LEAKY_SLOPE),
+            c_derivative=cython(
+                "delta *= (1 if a > 0 else 0) * rest + slope",
+                rest=1 - LEAKY_SLOPE,
+                slope=LEAKY_SLOPE,
+            ),
+            onnx=_onnx_op("LeakyRelu", _leaky_relu_onnx, alpha=LEAKY_SLOPE),
+            compiled_pays_off="small",
+        ),
+        Activation(
+            "elu",
+            _elu,
+            _elu_derivative,
+            c_forward=cython("out = (z if z > 0 else 0) + _expm1(z if z < 0 else 0)"),
+            c_derivative=cython("delta *= (a if a < 0 else 0) + 1"),
+            onnx=_onnx_op("Elu", _elu_onnx, alpha=1.0),
+            compiled_pays_off="small",
+        ),
+        Activation(
+            "gelu",
+            _gelu,
+            _gelu_derivative,
+            c_forward=cython(
+                "c = -clip if z < -clip else (clip if z > clip else z)",
+                "w = (c * c * gk + 1) * c * gc",
+                "out = z * ((_tanh(w) + 1) * half)",
+                gk=_GELU_K,
+                gc=_GELU_C,
+                clip=_GELU_CLIP,
+                half=0.5,
+            ),
+            # (1 + t)(1/2 + c z p (1 - t) / 2), p = 1 + 3 k z^2, as _gelu_derivative
+            c_derivative=cython(
+                "v = -clip if z < -clip else (clip if z > clip else z)",
+                "p = (v * v * k3 + 1) * v",
+                "t = _tanh((v * 2 + p) * c3) + 1",
+                "delta = delta * t * (p * c2 * (2 - t) + half)",
+                k3=3 * _GELU_K,
+                c3=_GELU_C / 3,
+                c2=0.5 * _GELU_C,
+                half=0.5,
+                clip=_GELU_CLIP,
+            ),
+            onnx=_gelu_onnx,
+            needs_input=True,
+        ),
+        Activation(
+            "softplus",
+            _softplus,
+            _softplus_derivative,
+            c_forward=cython("out = (z if z > 0 else 0) + _log1p(_exp(-fabs(z)))"),
+            c_derivative=cython("delta *= -_expm1(-a)"),
+            onnx=_onnx_op("Softplus", _softplus_onnx),
+        ),
     )
 }

@@ -22,6 +22,8 @@ import platform
 import numpy as np
 
 from ._warn import warn
+from .activations import ACTIVATIONS
+from .losses import LOSSES
 
 try:
     from . import _kernels
@@ -37,26 +39,17 @@ __all__ = [
     "show_versions",
 ]
 
-ACTIVATION_CODES = {
-    "identity": 0,
-    "logistic": 1,
-    "tanh": 2,
-    "relu": 3,
-    "leaky_relu": 4,
-    "elu": 5,
-    "gelu": 6,
-    "softplus": 7,
-}
-LOSS_CODES = {
-    "squared_error": 0,
-    "poisson": 1,
-    "log_loss": 2,
-    "binary_log_loss": 3,
-    "absolute_error": 4,
-    "huber": 5,
-    "quantile": 6,
-    "gamma": 7,
-}
+# The kernels' integer codes: each entry's place in its registry, as the
+# kernels were generated (skmlp/_kernels.pyx.tp). Kernels built from other
+# registries (a stale build beside the sources) are not used.
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
+LOSS_CODES = {name: code for code, name in enumerate(LOSSES)}
+_STALE = _kernels is not None and (
+    getattr(_kernels, "ACTIVATIONS", None) != tuple(ACTIVATIONS)
+    or getattr(_kernels, "LOSSES", None) != tuple(LOSSES)
+)
+if _STALE:
+    _kernels = None
 
 _FORCED_NUMPY = os.environ.get("SKMLP_ENGINE", "").strip().lower() == "numpy"
 _engine = {
@@ -65,16 +58,12 @@ _engine = {
 }
 _warned = []
 
-# Where the compiled loss-and-gradient step beats the numpy engine. Measured
-# with one BLAS thread (docs/performance.md): relu and identity win at every
-# size (1.5-6x per batch); logistic, leaky_relu and elu only while a batch's
-# widest hidden layer holds at most ~4,000 values (their C loops lose to
-# numpy's SIMD beyond); tanh, gelu and softplus lose at every size in float32
-# (libm's scalar tanhf, expf), so they keep the numpy step. The compiled
-# optimizer updates win everywhere (1.5-6x) and always run.
-_ALWAYS = frozenset({"identity", "relu"})
-_SMALL_ONLY = frozenset({"logistic", "leaky_relu", "elu"})
-_SMALL = 4096
+# Where the compiled loss-and-gradient step beats the numpy engine: each
+# activation's compiled_pays_off, measured with one BLAS thread
+# (docs/performance.md). "small": while a batch's widest hidden layer holds
+# at most SMALL values (their C loops lose to numpy's SIMD beyond). The
+# compiled optimizer updates win everywhere (1.5-6x) and always run.
+SMALL = 4096
 
 
 def active_engine() -> str:
@@ -106,10 +95,19 @@ def warn_if_missing() -> None:
     if _kernels is None and not _FORCED_NUMPY and not _warned:
         _warned.append(True)
         warn(
-            "skmlp runs without its compiled kernels (the extension was not built "
-            "when skmlp was installed); training uses the slower numpy engine. "
-            "Reinstall with a C compiler available, or set SKMLP_ENGINE=numpy to "
-            "silence this.",
+            (
+                "skmlp's compiled kernels were built from other activations or losses "
+                "than these (a stale build); training uses the slower numpy engine. "
+                "Rebuild them (python setup.py build_ext --inplace, or reinstall), "
+                "or set SKMLP_ENGINE=numpy to silence this."
+            )
+            if _STALE
+            else (
+                "skmlp runs without its compiled kernels (the extension was not built "
+                "when skmlp was installed); training uses the slower numpy engine. "
+                "Reinstall with a C compiler available, or set SKMLP_ENGINE=numpy to "
+                "silence this."
+            ),
         )
 
 
@@ -125,11 +123,9 @@ def pays_off(net, batch_size: int) -> bool:
     ``net`` at ``batch_size`` (see the measurements above)."""
     if _engine["everywhere"]:
         return True
-    name = net.activation.name
-    if name in _ALWAYS:
-        return True
+    where = net.activation.compiled_pays_off
     widest = max(net.layer_units[1:-1], default=0)
-    return name in _SMALL_ONLY and batch_size * widest <= _SMALL
+    return where == "always" or (where == "small" and batch_size * widest <= SMALL)
 
 
 class CompiledStep:
@@ -149,8 +145,8 @@ class CompiledStep:
         total = batch_size * sum(widths)
         self.acts = np.empty(total, dtype)
         self.deltas = np.empty(total, dtype)
-        gelu = net.activation.name == "gelu"
-        self.inputs = np.empty(total if gelu else 1, dtype)
+        keeps_input = net.activation.needs_input
+        self.inputs = np.empty(total if keeps_input else 1, dtype)
         rates = [*net.dropout, 0.0]  # the output layer never drops
         self.has_mask = np.array([r > 0 for r in rates], dtype=np.intp)
         dropout = bool(self.has_mask.any())

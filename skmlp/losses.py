@@ -36,6 +36,12 @@ sum; see ``docs/deviations.md``). :func:`make_loss` builds the two losses
 with a setting (``huber_delta``, ``quantile``); ``LOSSES`` holds every loss
 at its default setting.
 
+Each entry also carries its per-element arithmetic in Cython (``c_value``,
+with ``c_value_factor``, and ``c_gradient``), from which
+``skmlp/_kernels.pyx`` is generated (see :mod:`skmlp._codegen`); its
+integer code in the kernels is its place in :data:`LOSSES`, and the
+kernels' link is its ``out_activation``. Adding a loss is one entry here.
+
 The four losses scikit-learn's MLP lacks also give a ``baseline``: the raw
 output of the best constant model (the weighted median for the absolute
 error and Huber, the ``q``-quantile, the log of the mean for gamma), where a
@@ -54,6 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._codegen import CompiledForm, cython
 from ._math import sigmoid
 
 __all__ = ["LOSSES", "Loss", "make_loss", "weighted_quantile"]
@@ -94,6 +101,11 @@ class Loss:
     # baseline(Y, sample_weight): the raw output of the best constant model,
     # where a fresh network's output bias starts (None: the initializer's draw)
     baseline: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None
+    # the compiled forms: c_value sums the per-sample value (times
+    # c_value_factor, once summed); c_gradient is gradient's (None: pred - y)
+    c_value: CompiledForm | None = None
+    c_value_factor: float = 1.0
+    c_gradient: CompiledForm | None = None
 
 
 def _identity_link(z):
@@ -108,6 +120,9 @@ def _squared_error_bound(dtype, n_rows, y_max):
 def _bounded_link_bound(dtype, n_rows, y_max):
     # softmax and logistic are computed stably for any finite raw output
     return float(np.finfo(dtype).max) / 16.0
+
+
+_SQUARED_ERROR_C = cython("total += r * r")  # times 1/2
 
 
 def _squared_error(y, pred, diff, sample_weight=None):
@@ -130,6 +145,13 @@ def _poisson_bound(dtype, n_rows, y_max):
         room / max(y_max, 1.0) - math.log1p(y_max) - 1.0,
         -math.log(float(info.tiny)) - 2.0,
     )
+
+
+_POISSON_C = cython(
+    "if y > 0:",
+    "    total += y * (log(y) - log(pred))",
+    "total += r",
+)
 
 
 def _poisson(y, pred, diff, sample_weight=None):
@@ -157,6 +179,9 @@ def _clipped_log(p):
     return np.log(out, out=out)
 
 
+_LOG_LOSS_C = cython("total += y * _clipped_log(pred, eps)")  # times -1
+
+
 def _log_loss(y, pred, diff, sample_weight=None):
     if y.dtype == bool and pred.shape[1] > 1:
         # one-hot targets: pick each row's true-class probability
@@ -169,6 +194,11 @@ def _log_loss(y, pred, diff, sample_weight=None):
 
 def _logistic_link(z):
     sigmoid(z, z, np.empty_like(z))
+
+
+_BINARY_LOG_LOSS_C = cython(  # times -1
+    "total += (y * _clipped_log(pred, eps) + (1 - y) * _clipped_log(1 - pred, eps))"
+)
 
 
 def _binary_log_loss(y, pred, diff, sample_weight=None):
@@ -198,12 +228,23 @@ def _median_baseline(Y, sample_weight):
     return weighted_quantile(Y, sample_weight, 0.5)
 
 
+_ABSOLUTE_ERROR_C = cython("total += fabs(r)")
+_SIGN_C = cython("delta = 1 if delta > 0 else (-1 if delta < 0 else 0)")
+
+
 def _absolute_error(y, pred, diff, sample_weight=None):
     return _average(np.add.reduce(np.abs(diff), axis=1), sample_weight)
 
 
 def _sign(delta, pred):
     np.sign(delta, out=delta)  # the subgradient 0 at the kink
+
+
+_HUBER_C = cython(
+    "size_r = fabs(r)",
+    "total += 0.5 * r * r if size_r <= setting else setting * (size_r - 0.5 * setting)",
+)
+_HUBER_GRADIENT_C = cython("delta = d if delta > d else (-d if delta < -d else delta)", d="setting")
 
 
 def _huber(delta: float) -> Loss:
@@ -224,7 +265,17 @@ def _huber(delta: float) -> Loss:
         gradient,
         delta,
         _median_baseline,
+        c_value=_HUBER_C,
+        c_gradient=_HUBER_GRADIENT_C,
     )
+
+
+_QUANTILE_C = cython(
+    "total += -setting * r if -setting * r > (1 - setting) * r else (1 - setting) * r"
+)
+_QUANTILE_GRADIENT_C = cython(
+    "delta = low if delta <= 0 else high", low="-setting", high="1 - setting"
+)
 
 
 def _quantile(q: float) -> Loss:
@@ -242,8 +293,21 @@ def _quantile(q: float) -> Loss:
         return weighted_quantile(Y, sample_weight, q)
 
     return Loss(
-        "quantile", "identity", _identity_link, value, _squared_error_bound, gradient, q, baseline
+        "quantile",
+        "identity",
+        _identity_link,
+        value,
+        _squared_error_bound,
+        gradient,
+        q,
+        baseline,
+        c_value=_QUANTILE_C,
+        c_gradient=_QUANTILE_GRADIENT_C,
     )
+
+
+_GAMMA_C = cython("total += log(pred) - log(y) + y / pred - 1")
+_GAMMA_GRADIENT_C = cython("delta = delta / pred")
 
 
 def _gamma(y, pred, diff, sample_weight=None):
@@ -273,18 +337,37 @@ def _gamma_bound(dtype, n_rows, y_max):
     )
 
 
+# the registry: the order gives each loss its code in the kernels
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in (
-        Loss("squared_error", "identity", _identity_link, _squared_error, _squared_error_bound),
-        Loss("poisson", "exp", _exp_link, _poisson, _poisson_bound),
-        Loss("log_loss", "softmax", _softmax_link, _log_loss, _bounded_link_bound),
+        Loss(
+            "squared_error",
+            "identity",
+            _identity_link,
+            _squared_error,
+            _squared_error_bound,
+            c_value=_SQUARED_ERROR_C,
+            c_value_factor=0.5,
+        ),
+        Loss("poisson", "exp", _exp_link, _poisson, _poisson_bound, c_value=_POISSON_C),
+        Loss(
+            "log_loss",
+            "softmax",
+            _softmax_link,
+            _log_loss,
+            _bounded_link_bound,
+            c_value=_LOG_LOSS_C,
+            c_value_factor=-1.0,
+        ),
         Loss(
             "binary_log_loss",
             "logistic",
             _logistic_link,
             _binary_log_loss,
             _bounded_link_bound,
+            c_value=_BINARY_LOG_LOSS_C,
+            c_value_factor=-1.0,
         ),
         Loss(
             "absolute_error",
@@ -294,6 +377,8 @@ LOSSES: dict[str, Loss] = {
             _squared_error_bound,
             _sign,
             baseline=_median_baseline,
+            c_value=_ABSOLUTE_ERROR_C,
+            c_gradient=_SIGN_C,
         ),
         _huber(1.0),
         _quantile(0.5),
@@ -305,6 +390,8 @@ LOSSES: dict[str, Loss] = {
             _gamma_bound,
             _gamma_gradient,
             baseline=_gamma_baseline,
+            c_value=_GAMMA_C,
+            c_gradient=_GAMMA_GRADIENT_C,
         ),
     )
 }

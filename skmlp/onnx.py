@@ -4,8 +4,9 @@ Importing this module registers a shape calculator and a converter for
 :class:`~skmlp.MLPClassifier` and :class:`~skmlp.MLPRegressor` with
 skl2onnx, so that ``skl2onnx.to_onnx`` converts them alone or inside a
 Pipeline. The network is written with standard ONNX operators only (MatMul
-and Add per layer, element-wise activations; GELU spelled out from Mul, Add
-and Tanh), so any target opset from 13 on works. The graph computes in
+and Add per layer, then each activation's graph from its registry entry in
+:mod:`skmlp.activations`; GELU spelled out from Mul, Add and Tanh), so any
+target opset from 13 on works. The graph computes in
 float32 (weights are cast), or in float64 when the input is declared double.
 Classifiers take skl2onnx's options ``zipmap``, ``output_class_labels`` and
 ``nocl``; configurations the graph cannot express raise NotImplementedError.
@@ -53,23 +54,13 @@ from skl2onnx.common.utils import check_input_and_output_numbers, check_input_an
 from skl2onnx.common.utils_classifier import get_label_classes
 from sklearn.utils.validation import check_is_fitted
 
-from .activations import _GELU_C, _GELU_CLIP, _GELU_K, LEAKY_SLOPE
+from .activations import ACTIVATIONS
 from .estimators import MLPClassifier, MLPRegressor
 
 __all__ = ["register"]
 
 _INPUT_TYPES = [BooleanTensorType, DoubleTensorType, FloatTensorType, Int64TensorType]
 
-# hidden activations that are one ONNX operator: name -> (op_type, attributes)
-_SINGLE_OP = {
-    "identity": ("Identity", {}),
-    "logistic": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-    "relu": ("Relu", {}),
-    "leaky_relu": ("LeakyRelu", {"alpha": LEAKY_SLOPE}),
-    "elu": ("Elu", {"alpha": 1.0}),
-    "softplus": ("Softplus", {}),
-}
 _OUTPUT_OP = {"identity": "Identity", "exp": "Exp", "logistic": "Sigmoid", "softmax": "Softmax"}
 
 
@@ -181,52 +172,12 @@ class _Graph:
         return out
 
 
-def _gelu(g: _Graph, z: str) -> str:
-    # 0.5 z (1 + tanh(c (x + k x^3))) with x = z clipped to +-10, as
-    # skmlp.activations does (beyond that tanh is exactly +-1 anyway)
-    x = g.node("Max", [z, g.const("gelu_lo", -_GELU_CLIP)])
-    x = g.node("Min", [x, g.const("gelu_hi", _GELU_CLIP)])
-    p = g.node("Mul", [x, x])
-    p = g.node("Mul", [p, g.const("gelu_ck", _GELU_C * _GELU_K)])
-    p = g.node("Add", [p, g.const("gelu_c", _GELU_C)])
-    t = g.node("Tanh", [g.node("Mul", [p, x])])
-    t = g.node("Add", [t, g.const("one", 1.0)])
-    t = g.node("Mul", [t, g.const("half", 0.5)])
-    return g.node("Mul", [z, t], "gelu")
-
-
-# onnxruntime has no double kernels for LeakyRelu, Elu and Softplus, so in
-# float64 they are spelled out the way skmlp.activations computes them
-def _leaky_relu64(g: _Graph, z: str) -> str:
-    return g.node("Max", [z, g.node("Mul", [z, g.const("slope", LEAKY_SLOPE)])], "leaky_relu")
-
-
-def _elu64(g: _Graph, z: str) -> str:
-    neg = g.node("Exp", [g.node("Min", [z, g.const("zero", 0.0)])])
-    neg = g.node("Sub", [neg, g.const("one", 1.0)])
-    return g.node("Add", [g.node("Relu", [z]), neg], "elu")
-
-
-def _softplus64(g: _Graph, z: str) -> str:
-    tail = g.node("Exp", [g.node("Neg", [g.node("Abs", [z])])])
-    tail = g.node("Log", [g.node("Add", [tail, g.const("one", 1.0)])])
-    return g.node("Add", [g.node("Relu", [z]), tail], "softplus")
-
-
-_SPELLED_OUT = {"gelu": _gelu}
-_SPELLED_OUT_64 = {"leaky_relu": _leaky_relu64, "elu": _elu64, "softplus": _softplus64}
-
-
 def _hidden_activation(g: _Graph, name: str, z: str) -> str:
-    spelled = _SPELLED_OUT.get(name)
-    if spelled is None and g.dtype == np.float64:
-        spelled = _SPELLED_OUT_64.get(name)
-    if spelled is not None:
-        return spelled(g, z)
-    if name not in _SINGLE_OP:
+    """The activation's graph, as its registry entry writes it."""
+    build = ACTIVATIONS[name].onnx if name in ACTIVATIONS else None
+    if build is None:
         raise NotImplementedError(f"ONNX export of activation={name!r} is not supported.")
-    op_type, attrs = _SINGLE_OP[name]
-    return g.node(op_type, [z], name, **attrs)
+    return build(g, z, name)
 
 
 def _network(g: _Graph, operator) -> str:

@@ -3,7 +3,8 @@
 Every kernel must give the numpy engine's outputs within 1e-12 relative in
 float64 and 1e-5 in float32, and a 10-epoch fit on the compiled engine must
 trace the numpy engine's ``loss_curve_`` within 1e-9 relative in float64,
-for every activation x loss x solver x penalty x dropout.
+for every activation x loss x solver x penalty x dropout. The cases come
+from the registries: a new activation or loss is tested here as it is added.
 """
 
 import itertools
@@ -18,6 +19,7 @@ import pytest
 import skmlp.compiled as compiled
 from skmlp import MLPClassifier, MLPRegressor
 from skmlp.activations import ACTIVATIONS
+from skmlp.losses import LOSSES as LOSS_REGISTRY
 from skmlp.losses import make_loss
 from skmlp.network import Network
 from skmlp.optimizers import OPTIMIZERS
@@ -27,25 +29,19 @@ pytestmark = [
     pytest.mark.skipif(compiled._kernels is None, reason="compiled kernels not built"),
 ]
 
-LOSSES = {
-    "squared_error": make_loss("squared_error"),
-    "poisson": make_loss("poisson"),
-    "log_loss": make_loss("log_loss"),
-    "binary_log_loss": make_loss("binary_log_loss"),
-    "absolute_error": make_loss("absolute_error"),
-    "huber": make_loss("huber", huber_delta=0.4),
-    "quantile": make_loss("quantile", quantile=0.3),
-    "gamma": make_loss("gamma"),
-}
+# every loss in the registry; those with a setting, away from its default
+LOSSES = {name: make_loss(name, huber_delta=0.4, quantile=0.3) for name in LOSS_REGISTRY}
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 
 
 def _targets(loss, rng, n, dtype):
-    if loss == "log_loss":
+    """Targets in the loss's domain, which its link tells."""
+    link = LOSSES[loss].out_activation
+    if link == "softmax":
         return np.eye(3, dtype=dtype)[rng.randint(3, size=n)]
-    if loss == "binary_log_loss":
+    if link == "logistic":
         return (rng.rand(n, 2) < 0.5).astype(dtype)
-    if loss in ("poisson", "gamma"):
+    if link == "exp":
         return (rng.gamma(2.0, size=(n, 2)) + 0.1).astype(dtype)
     return rng.normal(size=(n, 2)).astype(dtype)
 
@@ -124,12 +120,13 @@ def test_each_compiled_update_is_the_numpy_update(name, params, dtype):
 def _fit_data(loss):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 4))
-    if loss == "log_loss":
+    link = LOSSES[loss].out_activation
+    if link == "softmax":
         return MLPClassifier, X, rng.randint(3, size=60)
-    if loss == "binary_log_loss":
+    if link == "logistic":
         return MLPClassifier, X, rng.randint(2, size=60)
     y = X[:, 0] - 0.5 * X[:, 1] + 0.1 * rng.normal(size=60)
-    if loss in ("poisson", "gamma"):
+    if link == "exp":
         y = np.exp(0.5 * y)
     return MLPRegressor, X, y
 
@@ -184,6 +181,25 @@ def test_dispatch_follows_the_measurements():
     assert not compiled.pays_off(net("tanh", 16), 200)
     with compiled.engine("compiled", everywhere=True):
         assert compiled.pays_off(net("tanh", 256), 200)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_each_activation_declares_where_its_compiled_step_pays_off(activation):
+    where = ACTIVATIONS[activation].compiled_pays_off
+    assert where in ("always", "small", "never")
+
+    def pays_off(width, batch_size=200):
+        return compiled.pays_off(Network([4, width, 2], activation, "squared_error"), batch_size)
+
+    assert pays_off(4096) == (where == "always")
+    assert pays_off(compiled.SMALL // 200) == (where != "never")
+
+
+def test_the_kernels_were_generated_from_these_registries():
+    assert compiled._kernels.ACTIVATIONS == tuple(ACTIVATIONS)
+    assert compiled._kernels.LOSSES == tuple(LOSS_REGISTRY)
+    assert list(compiled.ACTIVATION_CODES.values()) == list(range(len(ACTIVATIONS)))
+    assert list(compiled.LOSS_CODES) == list(LOSS_REGISTRY)
 
 
 def test_a_read_only_memmap_and_a_fortran_array_train_like_a_c_array(tmp_path, digits):

@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmlp import MLPClassifier, MLPRegressor
+from skmlp.activations import ACTIVATIONS
 
 skl2onnx = pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -15,7 +16,6 @@ pytest.importorskip("skmlp.onnx")  # registers the converters
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus"]
 TOL = 1e-5
 
 

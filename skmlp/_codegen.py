@@ -1,0 +1,190 @@
+"""The compiled forms of the registries' formulas, and the generator of the kernels.
+
+An activation or a loss is written once, in its registry entry: the numpy
+functions (the reference engine) and, beside them, the same per-element
+arithmetic as a few lines of Cython, a :class:`CompiledForm`. At build
+time ``setup.py`` renders ``skmlp/_kernels.pyx.tp`` with Tempita into
+``skmlp/_kernels.pyx``: the integer codes, each entry's kernels and the
+dispatch between them all come from the registries (:func:`namespace`).
+Adding an activation or a loss is one registry entry; nothing here or in
+the template names one.
+
+A form's lines are Cython statements over the scalars of one element; the
+names of the form's *kind* (below) stand for the element at the loop's
+index, and every other name a line assigns is a scalar temporary:
+
+================  ==============================  ============================
+kind              element names                   the lines must
+================  ==============================  ============================
+``forward``       ``z``, ``out``                  assign ``out = f(z)``, last
+``derivative``    ``z``, ``a``, ``delta``         assign ``delta`` (``delta *
+                                                  f'(z)``), reading ``a = f(z)``
+                                                  and (``needs_input``) ``z``
+``value``         ``y``, ``pred``; ``r = pred -   add the element's loss to the
+                  y`` (double), ``setting``,      double ``total``
+                  ``eps``
+``gradient``      ``delta``, ``pred``;            turn ``delta = pred - y``
+                  ``setting``                     into d loss / d raw output
+================  ==============================  ============================
+
+Temporaries and constants have the kernel's precision (``floating``: float
+or double), except in ``value``, which sums in double. A constant is a
+float, written exactly (``repr``), or a C expression in double (over
+``setting``, say); each is cast to the kernel's precision once per call.
+The math helpers a line may call (``_exp``, ``_expm1``, ``_log1p``,
+``_tanh``, ``_sigmoid``, ``_clipped_log``, libc's ``fabs`` and ``log``)
+are defined in the template.
+
+This module imports nothing but the standard library: ``setup.py`` loads
+it, and the registries, without importing skmlp (or scikit-learn).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["CompiledForm", "cython", "namespace", "render"]
+
+# the element names of each kind of form, and the type of its temporaries
+KINDS = {
+    "forward": (("z", "out"), "floating"),
+    "derivative": (("z", "a", "delta"), "floating"),
+    "value": (("y", "pred"), "double"),
+    "gradient": (("delta", "pred"), "floating"),
+}
+# the output links the template implements (a loss's ``out_activation``)
+LINKS = ("identity", "exp", "softmax", "logistic")
+# names a form may use that are neither elements nor temporaries, and the
+# kernels' own (loop index, lengths): no constant or temporary may take one
+_GIVEN = {"r", "setting", "eps", "total"}
+_RESERVED = {*_GIVEN, "i", "n", "size"}
+
+
+@dataclass(frozen=True)
+class CompiledForm:
+    """One element's arithmetic in Cython, for the generated kernels.
+
+    Parameters
+    ----------
+    lines : tuple of str
+        Cython statements; see the module docstring for the names each kind
+        of form reads and writes.
+    constants : tuple of (str, float or str)
+        Named constants: a float, or a C expression in double.
+    """
+
+    lines: tuple[str, ...]
+    constants: tuple[tuple[str, float | str], ...] = ()
+
+    def temporaries(self, kind: str) -> list[str]:
+        """The scalars the lines assign, other than the kind's elements."""
+        elements, _ = KINDS[kind]
+        assigned = (re.match(r"\s*(\w+)\s*[-+*/]?=(?!=)", line) for line in self.lines)
+        names = [m.group(1) for m in assigned if m]
+        skip = {*elements, *_GIVEN}
+        return list(dict.fromkeys(n for n in names if n not in skip))
+
+    def reads(self, name: str) -> bool:
+        """Whether the lines use ``name``."""
+        return any(re.search(rf"\b{name}\b", line) for line in self.lines)
+
+    def declarations(self, kind: str, indent: int = 4) -> str:
+        """The ``cdef`` lines of the loop index ``i``, the constants and the
+        temporaries."""
+        _, scalar = KINDS[kind]
+        pad = " " * indent
+        out = [f"{pad}cdef Py_ssize_t i"]
+        out += [
+            f"{pad}cdef {scalar} {name} = <{scalar}>({_literal(value)})"
+            for name, value in self.constants
+        ]
+        temps = self.temporaries(kind)
+        if temps:
+            out.append(f"{pad}cdef {scalar} {', '.join(temps)}")
+        return "\n".join(out)
+
+    def body(self, kind: str, indent: int = 8) -> str:
+        """The lines, each element name indexed by the loop's ``i``, indented."""
+        elements, _ = KINDS[kind]
+        pattern = re.compile(rf"(?<![\w.])({'|'.join(elements)})\b(?!\s*\()")
+        pad = " " * indent
+        return "\n".join(pad + pattern.sub(r"\1[i]", line) for line in self.lines)
+
+    def copies(self) -> bool:
+        """Whether the form is ``out = z`` (nothing to do in place)."""
+        return tuple(line.replace(" ", "") for line in self.lines) == ("out=z",)
+
+
+def cython(*lines: str, **constants: float | str) -> CompiledForm:
+    """A :class:`CompiledForm` of ``lines`` and named ``constants``."""
+    return CompiledForm(tuple(lines), tuple(constants.items()))
+
+
+def _literal(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
+    text = repr(float(value))  # shortest round trip: the same double in C
+    if text in ("inf", "-inf", "nan"):
+        raise ValueError(f"constant {value!r} has no C literal")
+    return text
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A registry entry as the template sees it."""
+
+    name: str
+    code: int
+    entry: object
+
+
+def _check(kind: str, form: CompiledForm | None, name: str) -> None:
+    if form is None:
+        return
+    elements, _ = KINDS[kind]
+    for scalar in [c for c, _ in form.constants] + form.temporaries(kind):
+        if scalar in _RESERVED or scalar in elements:
+            raise ValueError(f"{name}: its {kind} form may not name a scalar {scalar!r}")
+
+
+def namespace(activations: dict, losses: dict) -> dict:
+    """What ``_kernels.pyx.tp`` is rendered with: the registries' entries in
+    order (the order is each entry's integer code), checked."""
+    acts = [_Entry(name, code, a) for code, (name, a) in enumerate(activations.items())]
+    loss_entries = [_Entry(name, code, loss) for code, (name, loss) in enumerate(losses.items())]
+    for e in acts:
+        a = e.entry
+        if not e.name.isidentifier():
+            raise ValueError(f"activation name {e.name!r} is not an identifier")
+        _check("forward", a.c_forward, e.name)
+        _check("derivative", a.c_derivative, e.name)
+        if a.c_derivative is not None and a.c_derivative.reads("z") and not a.needs_input:
+            raise ValueError(f"{e.name}: its derivative reads z, so it needs_input=True")
+    for e in loss_entries:
+        loss = e.entry
+        if not e.name.isidentifier():
+            raise ValueError(f"loss name {e.name!r} is not an identifier")
+        if loss.out_activation not in LINKS:
+            raise ValueError(f"{e.name}: the kernels have no link {loss.out_activation!r}")
+        _check("value", loss.c_value, e.name)
+        _check("gradient", loss.c_gradient, e.name)
+    return {"activations": acts, "losses": loss_entries}
+
+
+def render(template: str, out: str, activations: dict, losses: dict) -> bool:
+    """Render ``template`` into ``out`` (rewritten only when it changes, so
+    that an unchanged build is not recompiled); True if it changed."""
+    from Cython.Tempita import Template
+
+    with open(template, encoding="utf-8") as f:
+        text = Template(f.read(), name=template).substitute(namespace(activations, losses))
+    try:
+        with open(out, encoding="utf-8") as f:
+            if f.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text)
+    return True
