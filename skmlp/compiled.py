@@ -159,7 +159,7 @@ class CompiledStep:
         self.activation = ACTIVATION_CODES[net.activation.name]
         self.loss = LOSS_CODES[net.loss.name]
         self.setting = float(net.loss.setting or 0.0)
-        self._no_weights = np.empty(1, dtype)
+        self._buffers = _kernels.Buffers(self)  # the kernel's view of them, checked once
 
     def draw_dropout_masks(self, m: int, rng: np.random.Generator) -> None:
         """The numpy engine's draws (same order, same stream), into flat buffers."""
@@ -171,27 +171,9 @@ class CompiledStep:
                 rows *= 1.0 / (1.0 - rate)
 
     def loss_and_grad(self, X, Y, sample_weight, alpha: float, l1_ratio: float) -> float:
-        weighted = sample_weight is not None
+        ws = self.ws
         return _kernels.loss_and_grad(
-            X,
-            Y,
-            sample_weight if weighted else self._no_weights,
-            weighted,
-            self.ws.params,
-            self.ws.grad,
-            self.acts,
-            self.inputs,
-            self.deltas,
-            self.masks,
-            self.dropped,
-            self.units,
-            self.offsets,
-            self.has_mask,
-            self.activation,
-            self.loss,
-            self.setting,
-            float(alpha),
-            float(l1_ratio),
+            self._buffers, X, Y, sample_weight, ws.params, ws.grad, float(alpha), float(l1_ratio)
         )
 
 
