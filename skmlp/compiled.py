@@ -44,10 +44,15 @@ __all__ = [
 # registries (a stale build beside the sources) are not used.
 ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 LOSS_CODES = {name: code for code, name in enumerate(LOSSES)}
-_STALE = _kernels is not None and (
-    getattr(_kernels, "ACTIVATIONS", None) != tuple(ACTIVATIONS)
-    or getattr(_kernels, "LOSSES", None) != tuple(LOSSES)
-)
+
+
+def _built_from_these_registries(kernels) -> bool:
+    """Whether ``kernels`` were generated from the registries as they are."""
+    names = (getattr(kernels, "ACTIVATIONS", None), getattr(kernels, "LOSSES", None))
+    return names == (tuple(ACTIVATIONS), tuple(LOSSES))
+
+
+_STALE = _kernels is not None and not _built_from_these_registries(_kernels)
 if _STALE:
     _kernels = None
 

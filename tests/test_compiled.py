@@ -202,6 +202,19 @@ def test_the_kernels_were_generated_from_these_registries():
     assert list(compiled.LOSS_CODES) == list(LOSS_REGISTRY)
 
 
+def test_kernels_built_from_other_registries_are_not_used():
+    import types
+
+    kernels = compiled._kernels
+    assert compiled._built_from_these_registries(kernels)
+    for names in [
+        dict(ACTIVATIONS=kernels.ACTIVATIONS[:-1], LOSSES=kernels.LOSSES),  # one added since
+        dict(ACTIVATIONS=kernels.ACTIVATIONS, LOSSES=kernels.LOSSES[::-1]),  # reordered
+        dict(),  # built before the kernels named their registries
+    ]:
+        assert not compiled._built_from_these_registries(types.SimpleNamespace(**names))
+
+
 def test_a_read_only_memmap_and_a_fortran_array_train_like_a_c_array(tmp_path, digits):
     X, y = digits
     path = tmp_path / "X.npy"
