@@ -166,6 +166,35 @@ def test_ten_epochs_on_the_compiled_engine_trace_the_numpy_engines_loss_curve(ac
         np.testing.assert_allclose(curves[1], curves[0], rtol=1e-9, err_msg=f"{solver}")
 
 
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_float32_weighted_fits_trace_the_numpy_engines_loss_curve(activation, loss):
+    est_cls, X, y = _fit_data(loss)
+    extra = {"loss": loss} if est_cls is MLPRegressor else {}
+    sample_weight = np.random.RandomState(1).uniform(0.5, 2.0, X.shape[0])
+    curves = []
+    for name in ("numpy", "compiled"):
+        with compiled.engine(name, everywhere=True), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = est_cls(
+                hidden_layer_sizes=(6,),
+                activation=activation,
+                solver="adam",
+                alpha=1e-3,
+                dropout=0.2,
+                batch_size=25,
+                max_iter=10,
+                n_iter_no_change=100,
+                learning_rate_init=0.01,
+                random_state=0,
+                **extra,
+            )
+            est.fit(X.astype(np.float32), y, sample_weight=sample_weight)
+        assert est.coefs_[0].dtype == np.float32
+        curves.append(np.array(est.loss_curve_))
+    np.testing.assert_allclose(curves[1], curves[0], rtol=TOLERANCE[np.float32])
+
+
 def test_the_default_engine_is_the_compiled_one():
     assert compiled.active_engine() == "compiled"
 
