@@ -53,10 +53,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Activation
 from .initializers import INITIALIZERS
 
-__all__ = ["LAYERS", "Dense", "Layer", "ParamBlock", "Scale", "dense_layers"]
+__all__ = [
+    "LAYERS",
+    "Dense",
+    "Layer",
+    "ParamBlock",
+    "ParametricActivation",
+    "Scale",
+    "dense_layers",
+]
 
 
 @dataclass(frozen=True)
@@ -325,7 +333,235 @@ class Scale(Layer):
         return bound * float(np.max(np.abs(params[0]), initial=0.0))
 
 
-LAYERS: dict[str, type[Layer]] = {"dense": Dense, "scale": Scale}
+def _dense(a) -> np.ndarray:
+    """``a`` as a numpy array. Only a first layer sees sparse input; the
+    element-wise layers densify it (an allocation the tabular estimators,
+    which pass dense input, never make)."""
+    return a if isinstance(a, np.ndarray) else a.toarray()
+
+
+def _rows(buffers: dict, name: str, m: int):
+    """The first ``m`` rows of buffer ``name``, or None where there is none."""
+    buffer = buffers.get(name)
+    return None if buffer is None else buffer[:m]
+
+
+def _dropout_buffers(layer: Layer, batch_size: int, dtype, training: bool) -> dict:
+    if not (training and layer.dropout > 0.0):
+        return {}
+    shape = (batch_size, layer.n_out)
+    return {"dropped": np.empty(shape, dtype=dtype), "mask": np.ones(shape, dtype=dtype)}
+
+
+# SELU and Mish for ParametricActivation while skmlp.activations has no
+# entries of those names; where it has them, the registry's entries are used.
+_SELU_SCALE = 1.0507009873554805  # Klambauer et al. 2017, eq. 14
+_SELU_ALPHA = 1.6732632423543772
+_MISH_CLIP = 20.0  # exp(20)^2 is finite in float32; tanh(softplus(20)) is 1
+
+
+def _selu(z, out, work):
+    # f(z) = scale * z for z > 0, else scale * alpha * (exp(z) - 1)
+    np.minimum(z, 0.0, out=work)
+    np.expm1(work, out=work)
+    work *= _SELU_SCALE * _SELU_ALPHA
+    np.maximum(z, 0.0, out=out)
+    out *= _SELU_SCALE
+    out += work
+
+
+def _selu_derivative(z, a, delta, work):
+    # f'(z) = scale for z > 0, else scale * alpha * exp(z)
+    np.minimum(z, 0.0, out=work)
+    np.exp(work, out=work)
+    work *= _SELU_SCALE * _SELU_ALPHA  # right for z <= 0
+    np.greater(z, 0.0, out=z)
+    z *= _SELU_SCALE - _SELU_SCALE * _SELU_ALPHA  # the difference where z > 0
+    work += z
+    delta *= work
+
+
+def _mish(z, out, work):
+    # f(z) = z t, t = tanh(softplus(z)) = n (n + 2) / (n (n + 2) + 2), n = exp(z)
+    np.minimum(z, _MISH_CLIP, out=work)
+    np.exp(work, out=work)
+    np.add(work, 2.0, out=out)
+    work *= out
+    np.add(work, 2.0, out=out)
+    work /= out
+    np.multiply(z, work, out=out)
+
+
+def _mish_derivative(z, a, delta, work):
+    # f'(z) = t + z sigmoid(z) (1 - t^2). With u = 1 + n and w = 2 / (u^2 + 1),
+    # t = 1 - w and 1 - t^2 = w (2 - w), so with v = z sigmoid(z) w:
+    # f'(z) = 1 - w + v (2 - w) = (1 + 2 v) - w (1 + v)
+    np.minimum(z, _MISH_CLIP, out=work)
+    np.exp(work, out=work)
+    z *= work
+    work += 1.0  # u
+    z /= work  # z sigmoid(z)
+    work *= work
+    work += 1.0
+    np.divide(2.0, work, out=work)  # w
+    z *= work  # v
+    z += 1.0
+    work *= z  # w (1 + v)
+    z += z
+    z -= 1.0  # 1 + 2 v
+    z -= work
+    delta *= z
+
+
+@dataclass(frozen=True)
+class _LocalActivation(Activation):
+    slope: float = 1.0  # |f(z)| <= slope * |z| + 1
+
+    def output_bound(self, bound: float) -> float:
+        return self.slope * bound + 1.0
+
+
+_LOCAL_ACTIVATIONS = {
+    # |selu(z)| <= scale |z| for z > 0 and <= scale * alpha (1.76) below
+    "selu": _LocalActivation("selu", _selu, _selu_derivative, slope=2.0),
+    "mish": _LocalActivation("mish", _mish, _mish_derivative, needs_input=True),
+}
+
+
+def _activation(name: str) -> Activation:
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    if name in _LOCAL_ACTIVATIONS:
+        return _LOCAL_ACTIVATIONS[name]
+    raise ValueError(f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}.")
+
+
+class ParametricActivation(Layer):
+    """RealMLP's parametric activation: ``out = (1 - alpha) * x + alpha * f(x)``
+    element-wise, with a learnable ``alpha`` per unit that starts at 1 (so the
+    layer starts as ``f``), and dropout on its output.
+
+    Parameters
+    ----------
+    n : int
+        The width (input and output).
+    activation : str, default='selu'
+        ``f``: a name in :data:`skmlp.activations.ACTIVATIONS`, or ``'selu'``
+        or ``'mish'``. RealMLP-TD uses SELU for classification and Mish for
+        regression.
+    lr_factor : float, default=0.1
+        The learning-rate factor of ``alpha`` (RealMLP-TD's ``act_lr_factor``).
+    dropout : float, default=0.0
+        Fraction of the output's units dropped in training (inverted
+        dropout, as :class:`Dense`). RealMLP's block is dense, activation,
+        dropout.
+    decay : bool, default=True
+        Whether weight decay applies to ``alpha``. pytabkit decays it with
+        the weights (its ``act_wd_factor`` is 1; only biases are exempt), which
+        pulls ``alpha`` towards 0, the identity.
+
+    Its one block is ``alpha`` (``(n,)``, group ``'activations'``).
+
+    References
+    ----------
+    Holzmüller, Grinsztajn and Steinwart, "Better by Default: Strong
+    Pre-Tuned MLPs and Boosted Trees on Tabular Data", NeurIPS 2024
+    (pytabkit's ``ParametricActivationLayer``: ``x + (f(x) - x) * alpha``).
+    """
+
+    kind = "parametric_activation"
+
+    def __init__(
+        self,
+        n: int,
+        activation: str = "selu",
+        lr_factor: float = 0.1,
+        dropout: float = 0.0,
+        decay: bool = True,
+    ):
+        self.n_in = self.n_out = int(n)
+        self.activation = _activation(activation)
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+        self.dropout = float(dropout)
+        self.lr_factor = float(lr_factor)
+        self.decay = bool(decay)
+
+    def _describe(self) -> dict:
+        return {"n": self.n_in, "activation": self.activation.name, "dropout": self.dropout}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        return (
+            ParamBlock(
+                "alpha", (self.n_in,), "activations", decay=self.decay, lr_factor=self.lr_factor
+            ),
+        )
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        params[0][...] = 1.0
+
+    def buffers(self, batch_size: int, dtype, training: bool) -> dict:
+        shape = (batch_size, self.n_out)
+        buffers = {"f": np.empty(shape, dtype=dtype)}  # f(x), which f' may need
+        if training:  # a copy of x the derivative may overwrite
+            buffers["scratch"] = np.empty(shape, dtype=dtype)
+        return {**buffers, **_dropout_buffers(self, batch_size, dtype, training)}
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(f, out, delta, work, scratch, dropped, mask)``; the last three
+        None where there are none."""
+        work = work[: m * self.n_out].reshape(m, self.n_out)
+        names = ("f", "out", "delta")
+        return (
+            *(_rows(buffers, name, m) for name in names),
+            work,
+            *(_rows(buffers, name, m) for name in ("scratch", "dropped", "mask")),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        (alpha,) = params
+        f, out, _, work, _, dropped, mask = plan
+        x = _dense(a)
+        self.activation.forward(x, f, work)
+        np.subtract(f, x, out=out)
+        out *= alpha
+        out += x
+        if dropped is not None and training:
+            np.multiply(out, mask, out=dropped)
+            return dropped
+        return out
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        (alpha,), (alpha_grad,) = params, grads
+        f, _, delta, work, scratch, _, mask = plan
+        x = _dense(a)
+        if mask is not None:
+            delta *= mask
+        np.subtract(f, x, out=work)
+        work *= delta
+        np.add.reduce(work, axis=0, out=alpha_grad)
+        if d_in is None:
+            return
+        # d_in = delta (1 - alpha) + delta alpha f'(x)
+        np.multiply(delta, alpha, out=d_in)
+        delta -= d_in
+        np.copyto(scratch, x)
+        self.activation.derivative(scratch, f, d_in, work)
+        d_in += delta
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        if not bound <= limit:
+            return math.inf
+        alpha = params[0].astype(np.float64)
+        f_bound = self.activation.output_bound(bound)
+        return float(np.max(np.abs(1.0 - alpha) * bound + np.abs(alpha) * f_bound, initial=0.0))
+
+
+LAYERS: dict[str, type[Layer]] = {
+    "dense": Dense,
+    "scale": Scale,
+    "parametric_activation": ParametricActivation,
+}
 
 
 def dense_layers(layer_units, activation: str, dropout=0.0) -> list[Dense]:

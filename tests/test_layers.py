@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from _helpers import gradient_and_central_difference
 
 from skmlp.initializers import INITIALIZERS
-from skmlp.layers import LAYERS, Dense, Scale
+from skmlp.layers import LAYERS, Dense, ParametricActivation, Scale
 from skmlp.network import Network
 
 N_ROWS, N_IN, N_OUT = 9, 4, 5  # dense cases give N_OUT values
@@ -30,6 +30,12 @@ CASES = {
     "scale": {
         "lr_factor": lambda n: Scale(n, lr_factor=6.0),
         "data_init": lambda n: Scale(n, data_init=True),
+    },
+    "parametric_activation": {
+        "selu": lambda n: ParametricActivation(n, "selu"),
+        "mish": lambda n: ParametricActivation(n, "mish"),  # f' needs its input
+        "tanh_dropout": lambda n: ParametricActivation(n, "tanh", dropout=0.3),
+        "mish_dropout": lambda n: ParametricActivation(n, "mish", dropout=0.5),
     },
 }
 CASE_IDS = [(kind, name) for kind, cases in CASES.items() for name in cases]
@@ -67,7 +73,7 @@ def _problem(kind, name, position, seed=0):
     layer = make(width)
     net = Network.from_layers(_stack(layer, position), "squared_error")
     X = rng.normal(size=(N_ROWS, N_IN))
-    Y = rng.normal(size=(N_ROWS, N_OUT))
+    Y = rng.normal(size=(N_ROWS, net.layer_units[-1]))
     params = net.init_params(np.random.RandomState(seed), "glorot_normal", np.float64, X)
     # move every parameter off its initial value (biases start at 0, scales at 1)
     params += 0.1 * rng.normal(size=params.size)
@@ -254,3 +260,63 @@ def test_only_scikit_learn_stacks_are_mlps():
     mixed_activations = [Dense(N_IN, 6, "tanh"), Dense(6, 6, "relu"), Dense(6, N_OUT, None)]
     assert not Network.from_layers(mixed_activations, "squared_error").is_mlp
     assert not Network.from_layers([Dense(N_IN, N_OUT, "tanh")], "squared_error").is_mlp
+
+
+# --- tabular layer kinds: properties ------------------------------------------
+def _forward(layers, params_of, X):
+    """The raw output of ``layers`` on ``X`` with each layer's blocks set by
+    ``params_of(k, views)`` after a seeded initialization."""
+    net = Network.from_layers(layers, "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64, X)
+    for k, views in enumerate(net.layer_views(params)):
+        params_of(k, views)
+    return net.predict(params, X)
+
+
+def _set_alpha(value):
+    def params_of(k, views):
+        views[0][...] = value
+
+    return params_of
+
+
+SELU_ORACLE = (1.0507009873554805, 1.6732632423543772)  # Klambauer et al. 2017
+
+
+@pytest.mark.parametrize("name", ["selu", "mish", "tanh", "gelu"])
+def test_parametric_activation_is_f_at_one_and_identity_at_zero(name):
+    X = np.random.RandomState(0).normal(0.0, 3.0, size=(40, N_IN))
+    layer = ParametricActivation(N_IN, name)
+    np.testing.assert_allclose(_forward([layer], _set_alpha(1.0), X), layer.activation(X))
+    np.testing.assert_array_equal(_forward([layer], _set_alpha(0.0), X), X)
+    halfway = _forward([layer], _set_alpha(0.5), X)
+    np.testing.assert_allclose(halfway, 0.5 * X + 0.5 * layer.activation(X))
+
+
+def test_parametric_activation_selu_and_mish_are_the_textbook_functions():
+    z = np.linspace(-30.0, 30.0, 600)  # not 0, where SELU has its kink
+    scale, alpha = SELU_ORACLE
+    selu = np.where(z > 0, scale * z, scale * alpha * (np.exp(z) - 1.0))
+    mish = z * np.tanh(np.log1p(np.exp(z)))
+    for name, expected in (("selu", selu), ("mish", mish)):
+        layer = ParametricActivation(1, name)
+        np.testing.assert_allclose(layer.activation(z), expected, rtol=1e-12, atol=1e-300)
+        # their derivatives against central differences of the same function
+        f = layer.activation
+        numeric = (f(z + 1e-6) - f(z - 1e-6)) / 2e-6
+        np.testing.assert_allclose(f.gradient(z), numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_parametric_activation_blocks_follow_realmlp():
+    (block,) = ParametricActivation(7, "mish").blocks()
+    assert (block.shape, block.group, block.lr_factor, block.decay) == (
+        (7,),
+        "activations",
+        0.1,
+        True,
+    )
+    params = np.empty(7)
+    ParametricActivation(7).init(None, (params,))
+    np.testing.assert_array_equal(params, 1.0)
+    with pytest.raises(ValueError, match="Unknown activation"):
+        ParametricActivation(3, "swish")
