@@ -151,8 +151,8 @@ def _in_training_dtype(X, Y, sample_weight, dtype, dtype_param):
         if X.dtype != dtype:
             X = X.astype(dtype)
         if sample_weight is not None:
-            # negative weights leave mini-batch losses unbounded below
-            # checked in float64, so that a weight float32 cannot hold is named below
+            # negative weights leave mini-batch losses unbounded below; checked
+            # in float64, so that a weight float32 cannot hold is named below
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )

@@ -1,5 +1,8 @@
-"""What a user meets first: where warnings point, error messages that name the
-argument at fault, the HTML repr, and predict's memory."""
+"""What a user meets first (issue 18's "Unclear errors" and "Usability"):
+where warnings point, error messages that name the argument at fault (the
+validation set, ``scoring``, ``dtype``, the weight sums), float32 L-BFGS
+where float32 overflows, the HTML repr, predict's memory, and the README and
+docs pages that describe them."""
 
 import re
 import subprocess
@@ -128,7 +131,7 @@ def test_two_column_y_val_of_a_single_label_target_names_y_val(n_classes):
 @pytest.mark.parametrize("scoring", ["neg_log_loss", "roc_auc"])
 def test_a_scorer_the_regressor_cannot_serve_is_a_parameter_error_at_fit_start(scoring):
     X, _ = _binary()
-    est = MLPRegressor(scoring=scoring, early_stopping=True, max_iter=2, verbose=True)
+    est = MLPRegressor(scoring=scoring, early_stopping=True, max_iter=2)
     with pytest.raises(InvalidParameterError, match=f"'scoring'.*{scoring}.*regressor"):
         est.fit(X, X[:, 0])
     assert not hasattr(est, "n_iter_")
