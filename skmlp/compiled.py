@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
+import multiprocessing
 import os
 import platform
+import threading
+import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +40,7 @@ __all__ = [
     "CompiledStep",
     "active_engine",
     "blas_threads_for",
+    "choose_blas_threads",
     "engine",
     "fast_update",
     "show_versions",
@@ -281,9 +288,165 @@ def _blas_controller():
     return _controller["c"]
 
 
-# A batch's largest product (multiply-adds) below which training runs BLAS on
-# one thread; measured with benchmarks/blas_threads.py (docs/performance.md).
+# A batch's largest product (multiply-adds) at or below which training runs
+# BLAS on one thread: a second thread gains nothing there (W2's 0.8 million)
+# and only wakes and sleeps around every product. Measured with
+# benchmarks/blas_threads.py (docs/performance.md).
+THREADED_PRODUCT = 2**21
+# Above it and up to SMALL_PRODUCT (W1's 6.6 million), training takes one
+# thread plus one per idle core (W1's products gain 1.3x-1.8x from a second
+# thread, and collapse 4.5x when it competes with a busy process); above
+# SMALL_PRODUCT it keeps BLAS's own threads.
 SMALL_PRODUCT = 2**23
+# a core counts as idle while other processes use less than this share of it
+_BUSY_SHARE = 0.1
+# the shortest window over which the CPU time others used is measured
+_MIN_WINDOW = 0.05
+
+
+class Machine(NamedTuple):
+    """What the thread policy sees of the machine at the start of a fit."""
+
+    cores: int  # the CPUs this process may use (affinity, container quota)
+    others: float | None  # the cores' worth of CPU other processes use; None: unknown
+
+
+def choose_blas_threads(
+    largest: int,
+    default: int,
+    *,
+    user_limited: bool = False,
+    env_limited: bool = False,
+    in_worker: bool = False,
+    machine: Callable[[], Machine] | None = None,
+) -> int | None:
+    """The BLAS thread count for a fit; ``None`` leaves the threads as they are.
+
+    A user's ``threadpool_limits`` always stands. A search worker process
+    trains on one thread: its siblings use the other cores, and one thread is within
+    any limit. Otherwise thread environment variables stand, large products
+    keep BLAS's threads, small ones take one, and the products between take
+    one plus one per idle core.
+
+    Parameters
+    ----------
+    largest : int
+        The largest matrix product of one batch, in multiply-adds.
+    default : int
+        BLAS's thread count when skmlp was imported (the most it takes).
+    user_limited : bool, default=False
+        Whether the user changed the thread counts since (``threadpool_limits``).
+    env_limited : bool, default=False
+        Whether ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
+        ``MKL_NUM_THREADS`` is set.
+    in_worker : bool, default=False
+        Whether the fit runs in a worker process (joblib's loky, dask,
+        multiprocessing).
+    machine : callable, default=None
+        Returns the :class:`Machine` now; called only for the products
+        between, and one thread taken without it or when its load is unknown.
+
+    Returns
+    -------
+    int or None
+        The thread count to train with, or ``None`` for no change.
+    """
+    if user_limited:
+        return None
+    if in_worker:
+        return 1
+    if env_limited or largest > SMALL_PRODUCT:
+        return None
+    if largest <= THREADED_PRODUCT or machine is None:
+        return 1
+    cores, others = machine()
+    if others is None:
+        return 1
+    idle = math.floor(cores - 1 - others + _BUSY_SHARE)
+    return max(1, min(default, 1 + idle))
+
+
+class _CpuSample(NamedTuple):
+    wall: float  # seconds, monotonic
+    busy: float  # CPU seconds all processes used on our CPUs, since boot
+    own: float  # CPU seconds this process used, all its threads
+    others_running: int  # runnable tasks right now, not counting ours
+
+
+def _cpu_sample(cpus) -> _CpuSample | None:
+    """The kernel's CPU counters (Linux ``/proc``), or None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            lines = f.read().splitlines()
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    busy, running = 0, 0
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+            busy += user + nice + system + irq + softirq + steal  # steal: the host took it
+        elif name == "procs_running":
+            running = int(fields[0])
+    own_running = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                own_running += f.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):  # the thread ended meanwhile
+            continue
+    times = os.times()
+    return _CpuSample(
+        time.monotonic(), busy / ticks, times.user + times.system, max(running - own_running, 0)
+    )
+
+
+def _others_since(before: _CpuSample, now: _CpuSample) -> float:
+    """The cores' worth of CPU other processes used between two samples."""
+    used = (now.busy - before.busy) - (now.own - before.own)
+    return max(used / (now.wall - before.wall), 0.0)
+
+
+_load = {}  # the last CPU sample, and what others used in the window before it
+
+
+def _others_load(cpus) -> float | None:
+    """Other processes' load on ``cpus``: the larger of what runs right now
+    and what ran since the previous sample (the previous fit, or import).
+    Without ``/proc``, the 1-minute load average, ours included."""
+    now = _cpu_sample(cpus)
+    if now is None:
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):  # Windows: no load average
+            return None
+    before = _load.get("sample")
+    if before is None or now.wall - before.wall >= _MIN_WINDOW:
+        if before is not None:
+            _load["recent"] = _others_since(before, now)
+        _load["sample"] = now
+    return max(float(now.others_running), _load.get("recent", 0.0))
+
+
+def _usable_cpus() -> set[int]:
+    try:
+        return os.sched_getaffinity(0)
+    except AttributeError:  # not Linux: every CPU
+        return set(range(os.cpu_count() or 1))
+
+
+def _measure_machine() -> Machine:
+    from joblib import cpu_count  # honours container CPU quotas
+
+    cpus = _usable_cpus()
+    return Machine(max(1, min(len(cpus), cpu_count())), _others_load(cpus))
+
+
+def _in_worker() -> bool:
+    """Whether this fit runs in a worker process (loky, dask, multiprocessing)."""
+    return multiprocessing.parent_process() is not None
 
 
 _policy = {"on": True}
@@ -291,7 +454,7 @@ _policy = {"on": True}
 
 @contextlib.contextmanager
 def blas_policy(enabled: bool):
-    """Apply (or not) the one-thread policy of :func:`blas_threads_for` inside
+    """Apply (or not) the thread policy of :func:`blas_threads_for` inside
     the block: the benchmark measures both threadings with it."""
     before = _policy["on"]
     _policy["on"] = bool(enabled)
@@ -301,32 +464,49 @@ def blas_policy(enabled: bool):
         _policy["on"] = before
 
 
+def _choose(controller, largest: int) -> int | None:
+    now = [lib.num_threads for lib in controller.lib_controllers]
+    threads = choose_blas_threads(
+        largest,
+        max(_controller["threads"], default=1),
+        user_limited=now != _controller["threads"],
+        env_limited=any(os.environ.get(name) for name in _BLAS_ENV),
+        in_worker=_in_worker(),
+        machine=_measure_machine,
+    )
+    return threads if threads is not None and threads < max(now, default=1) else None
+
+
 @contextlib.contextmanager
 def blas_threads_for(net, batch_size: int):
-    """One BLAS thread while training ``net`` on batches of ``batch_size`` rows
-    whose products are small, where more threads only contend for the cores;
-    left alone when the user limited the threads (``threadpool_limits`` or an
-    environment variable)."""
-    units = net.layer_units
-    largest = batch_size * max(a * b for a, b in itertools.pairwise(units))
+    """BLAS threads while training ``net`` on batches of ``batch_size`` rows,
+    as :func:`choose_blas_threads` decides; the user's counts come back after.
+
+    Only the main thread sets them: BLAS's count is process-wide, and
+    threadpoolctl lets one live thread at a time control OpenBLAS's, so a
+    fit in another thread leaves them alone rather than take that control
+    from the main thread (or leave the process limited after it).
+    """
     controller = _blas_controller()
-    chosen = (
-        _policy["on"]
-        and controller is not None
-        and largest <= SMALL_PRODUCT
-        and not any(os.environ.get(name) for name in _BLAS_ENV)
-        and [lib.num_threads for lib in controller.lib_controllers] == _controller["threads"]
-        and max(_controller["threads"], default=1) > 1
-    )
-    if not chosen:
+    if (
+        not _policy["on"]
+        or controller is None
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
-    with controller.limit(limits=1):
+    units = net.layer_units
+    threads = _choose(controller, batch_size * max(a * b for a, b in itertools.pairwise(units)))
+    if threads is None:
+        yield
+        return
+    with controller.limit(limits=threads):
         yield
 
 
 try:  # the thread counts as the user left them, before any fit
     _blas_controller()
+    _others_load(_usable_cpus())  # the start of the first fit's window
 except Exception:  # pragma: no cover - an unusual BLAS setup: no policy then
     _controller["c"] = None
 
