@@ -323,10 +323,10 @@ def choose_blas_threads(
     """The BLAS thread count for a fit; ``None`` leaves the threads as they are.
 
     A user's ``threadpool_limits`` always stands. A search worker process
-    trains on one thread: its siblings use the other cores, and one thread is within
-    any limit. Otherwise thread environment variables stand, large products
-    keep BLAS's threads, small ones take one, and the products between take
-    one plus one per idle core.
+    trains on one thread: its siblings use the other cores, and one thread
+    is within any limit. Otherwise thread environment variables stand, large
+    products keep BLAS's threads, small ones take one, and the products
+    between take one plus one per idle core.
 
     Parameters
     ----------
@@ -378,29 +378,36 @@ def _cpu_sample(cpus) -> _CpuSample | None:
     try:
         with open("/proc/stat") as f:
             lines = f.read().splitlines()
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
+        busy, running = 0, 0
+        for line in lines:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+                busy += user + nice + system + irq + softirq + steal  # steal: the host took it
+            elif name == "procs_running":
+                running = int(fields[0])
+        own_running = _own_running()
+    except (OSError, ValueError):  # no /proc, or a layout this does not know
         return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    busy, running = 0, 0
-    for line in lines:
-        name, *fields = line.split()
-        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
-            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
-            busy += user + nice + system + irq + softirq + steal  # steal: the host took it
-        elif name == "procs_running":
-            running = int(fields[0])
-    own_running = 0
-    for task in tasks:
-        try:
-            with open(f"/proc/self/task/{task}/stat") as f:
-                own_running += f.read().rpartition(")")[2].split()[0] == "R"
-        except (OSError, IndexError):  # the thread ended meanwhile
-            continue
     times = os.times()
     return _CpuSample(
-        time.monotonic(), busy / ticks, times.user + times.system, max(running - own_running, 0)
+        time.monotonic(),
+        busy / os.sysconf("SC_CLK_TCK"),
+        times.user + times.system,
+        max(running - own_running, 0),
     )
+
+
+def _own_running() -> int:
+    """This process's threads that are running or runnable now."""
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                count += f.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):  # the thread ended meanwhile
+            continue
+    return count
 
 
 def _others_since(before: _CpuSample, now: _CpuSample) -> float:

@@ -1,6 +1,7 @@
 """The BLAS-thread policy: its decision on injected machines, its load
 measurement on injected CPU counters, and the threads a fit really gets."""
 
+import io
 import multiprocessing
 import os
 import threading
@@ -118,6 +119,15 @@ def test_without_cpu_counters_the_load_average_stands(monkeypatch):
     monkeypatch.setattr(compiled, "_cpu_sample", lambda cpus: None)
     monkeypatch.setattr(compiled.os, "getloadavg", lambda: (1.5, 1.0, 0.5), raising=False)
     assert compiled._others_load({0}) == 1.5
+
+
+def test_cpu_counters_in_an_unknown_layout_count_as_unknown(monkeypatch):
+    monkeypatch.setattr(
+        compiled, "open", lambda *a, **k: io.StringIO("cpu0 a b c\n"), raising=False
+    )
+    assert compiled._cpu_sample({0}) is None
+    monkeypatch.setattr(compiled.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
+    assert compiled._others_load({0}) == 0.0  # the load average stands in
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="no /proc (not Linux)")
