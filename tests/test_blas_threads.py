@@ -4,6 +4,7 @@ measurement on injected CPU counters, and the threads a fit really gets."""
 import io
 import multiprocessing
 import os
+import sys
 import threading
 
 import pytest
@@ -236,3 +237,35 @@ def test_a_nested_fit_keeps_the_outer_limit_and_the_users_threads_come_back(
     assert _blas_counts() == before
     with compiled.blas_threads_for(Net(), 200):  # the next fit starts afresh
         assert max(_blas_counts()) == 2
+
+
+def _threads_in_this_process(X, y, hidden):
+    """The BLAS counts a fit sees here, on a machine reported idle."""
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "_measure_machine", _machine(2, 0.0))
+        return _blas_counts(), _threads_during_fit(patch, X, y, hidden_layer_sizes=hidden)
+
+
+def test_a_fit_in_a_search_worker_trains_on_one_thread(digits):
+    joblib = pytest.importorskip("joblib")
+    cloudpickle = pytest.importorskip("cloudpickle")  # loky's pickler
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("BLAS runs one thread on one core")
+    X, y = digits
+    hidden = _between_network(200, X.shape[1])
+    # the workers cannot import this test module by name: send its functions
+    module = sys.modules[__name__]
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        # workers allowed two BLAS threads each, as loky gives on 4 cores with n_jobs=2
+        with joblib.parallel_config(backend="loky", inner_max_num_threads=2):
+            results = joblib.Parallel(n_jobs=2)(
+                joblib.delayed(_threads_in_this_process)(X, y, hidden) for _ in range(2)
+            )
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+    for worker_threads, during_fit in results:
+        assert max(worker_threads) == 2
+        assert set(during_fit) == {1}
