@@ -293,11 +293,12 @@ def _blas_controller():
 # and only wakes and sleeps around every product. Measured with
 # benchmarks/blas_threads.py (docs/performance.md).
 THREADED_PRODUCT = 2**21
-# Above it and up to SMALL_PRODUCT (W1's 6.6 million), training takes one
-# thread plus one per idle core (W1's products gain 1.3x-1.8x from a second
-# thread, and collapse 4.5x when it competes with a busy process); above
-# SMALL_PRODUCT it keeps BLAS's own threads.
-SMALL_PRODUCT = 2**23
+# Above it and up to SMALL_PRODUCT, training takes one thread plus one per
+# idle core: a second thread gains 1.3x-1.8x on an idle machine (W1's 6.6
+# million) and, next to busy processes, collapses products up to ~40 million
+# 2x-80x; from ~260 million on, two threads are no slower even then, so
+# above SMALL_PRODUCT training keeps BLAS's own threads.
+SMALL_PRODUCT = 2**28
 # a core counts as idle while other processes use less than this share of it
 _BUSY_SHARE = 0.1
 # the shortest window over which the CPU time others used is measured

@@ -16,7 +16,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
 ]
 
-BETWEEN = (THREADED_PRODUCT + SMALL_PRODUCT) // 2  # a W1-sized product
+BETWEEN = 5 * 2**20  # a W1-sized product
+assert THREADED_PRODUCT < BETWEEN <= SMALL_PRODUCT
 
 
 def _machine(cores, others):
