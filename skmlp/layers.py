@@ -61,7 +61,10 @@ __all__ = [
     "Dense",
     "Layer",
     "ParamBlock",
+    "PBLDEmbedding",
     "ParametricActivation",
+    "PeriodicEmbedding",
+    "PiecewiseLinearEmbedding",
     "Scale",
     "dense_layers",
 ]
@@ -557,10 +560,401 @@ class ParametricActivation(Layer):
         return float(np.max(np.abs(1.0 - alpha) * bound + np.abs(alpha) * f_bound, initial=0.0))
 
 
+_TWO_PI = 2.0 * math.pi
+
+
+class _Embedding(Layer):
+    """What the numeric embeddings share: ``n_features`` inputs, each mapped
+    to ``width`` values, the feature's values contiguous in the output
+    (``out.reshape(m, n_features, width)[:, j]`` is feature ``j``'s)."""
+
+    width: int
+
+    def __init__(self, n_features: int, width: int, lr_factor: float, decay: bool):
+        self.n_in = int(n_features)
+        self.width = int(width)
+        self.n_out = self.n_in * self.width
+        self.lr_factor = float(lr_factor)
+        self.decay = bool(decay)
+
+    def _block(self, name: str, shape: tuple) -> ParamBlock:
+        return ParamBlock(name, shape, "embeddings", decay=self.decay, lr_factor=self.lr_factor)
+
+    def _by_feature(self, flat: np.ndarray, m: int) -> np.ndarray:
+        """``m`` rows of a batch buffer as ``(m, n_features, width)``."""
+        return flat[:m].reshape(m, self.n_in, self.width)
+
+
+class PBLDEmbedding(_Embedding):
+    """RealMLP's PBLD numeric embedding ("periodic, bias, linear, densenet"):
+    feature ``j`` becomes ``[x_j, W2_j cos(2 pi w1_j x_j + b1_j) + b2_j]``.
+
+    Parameters
+    ----------
+    n_features : int
+        The input width.
+    n_frequencies : int, default=16
+        ``k``: the length of ``w1_j`` and ``b1_j`` (pytabkit's ``plr_hidden_1``).
+    width : int, default=4
+        The values per feature: ``x_j`` and ``width - 1`` linear combinations
+        of the cosines (pytabkit's ``plr_hidden_2``, its densenet output
+        included).
+    sigma : float, default=0.1
+        The standard deviation of the initial frequencies ``w1``.
+    lr_factor : float, default=0.1
+        The learning-rate factor of every block (pytabkit's ``plr_lr_factor``).
+    decay : bool, default=True
+        Whether weight decay applies to the blocks. pytabkit decays all four
+        (its ``plr_wd_factor`` is 1), so it draws ``b1`` from ``[-pi, pi]``
+        rather than ``[0, 2 pi]``.
+
+    Its blocks (group ``'embeddings'``) are ``w1`` and ``b1`` (``(n_features,
+    k)``), ``w2`` (``(n_features, k, width - 1)``) and ``b2`` (``(n_features,
+    width - 1)``), initialized as pytabkit does: ``w1 ~ N(0, sigma^2)``,
+    ``b1 ~ U(-pi, pi)``, ``w2, b2 ~ U(-1/sqrt(k), 1/sqrt(k))``.
+
+    References
+    ----------
+    Holzmüller, Grinsztajn and Steinwart, "Better by Default", NeurIPS 2024,
+    and pytabkit's ``PLREmbeddingsLayerCosBias`` (``num_emb_type='pbld'``).
+    """
+
+    kind = "pbld_embedding"
+
+    def __init__(
+        self,
+        n_features: int,
+        n_frequencies: int = 16,
+        width: int = 4,
+        sigma: float = 0.1,
+        lr_factor: float = 0.1,
+        decay: bool = True,
+    ):
+        if int(width) < 2 or int(n_frequencies) < 1:
+            raise ValueError(
+                f"PBLDEmbedding needs width >= 2 and n_frequencies >= 1; got {width!r} "
+                f"and {n_frequencies!r}."
+            )
+        super().__init__(n_features, width, lr_factor, decay)
+        self.n_frequencies = int(n_frequencies)
+        self.sigma = float(sigma)
+
+    def _describe(self) -> dict:
+        return {"n_features": self.n_in, "n_frequencies": self.n_frequencies, "width": self.width}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        n, k, d = self.n_in, self.n_frequencies, self.width - 1
+        return (
+            self._block("w1", (n, k)),
+            self._block("b1", (n, k)),
+            self._block("w2", (n, k, d)),
+            self._block("b2", (n, d)),
+        )
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        w1, b1, w2, b2 = params
+        bound = 1.0 / math.sqrt(self.n_frequencies)
+        w1[...] = rng.normal(0.0, self.sigma, w1.shape)
+        b1[...] = rng.uniform(-math.pi, math.pi, b1.shape)
+        w2[...] = rng.uniform(-bound, bound, w2.shape)
+        b2[...] = rng.uniform(-bound, bound, b2.shape)
+
+    def buffers(self, batch_size: int, dtype, training: bool) -> dict:
+        size = batch_size * self.n_in * self.n_frequencies
+        return {"phase": np.empty(size, dtype=dtype), "cos": np.empty(size, dtype=dtype)}
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out3, delta3, phase, cos, work)``: the output and its gradient
+        by feature, the phases and their cosines as ``(n_features, m, k)``,
+        and ``n_features * m`` scratch entries as ``(n_features, m, 1)``."""
+        shape = (self.n_in, m, self.n_frequencies)
+        size = math.prod(shape)
+        delta = buffers["delta"]
+        return (
+            self._by_feature(buffers["out"], m),
+            None if delta is None else self._by_feature(delta, m),
+            buffers["phase"][:size].reshape(shape),
+            buffers["cos"][:size].reshape(shape),
+            work[: m * self.n_in].reshape(self.n_in, m, 1),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        w1, b1, w2, b2 = params
+        out3, _, phase, cos, _ = plan
+        x = _dense(a)
+        np.multiply(x.T[:, :, None], w1[:, None, :], out=phase)
+        phase *= _TWO_PI
+        phase += b1[:, None, :]
+        np.cos(phase, out=cos)
+        linear = out3[:, :, 1:].transpose(1, 0, 2)  # (n_features, m, width - 1)
+        np.matmul(cos, w2, out=linear)
+        linear += b2[:, None, :]
+        out3[:, :, 0] = x
+        return out3.reshape(x.shape[0], self.n_out)
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        w1, _, w2, _ = params
+        w1_grad, b1_grad, w2_grad, b2_grad = grads
+        _, delta3, phase, cos, work = plan
+        g = delta3[:, :, 1:].transpose(1, 0, 2)  # d loss / d linear part
+        np.add.reduce(g, axis=1, out=b2_grad)
+        np.matmul(cos.transpose(0, 2, 1), g, out=w2_grad)
+        # with dC = g W2^T: d loss / d phase = -sin(phase) dC, kept negated in cos
+        np.matmul(g, w2.transpose(0, 2, 1), out=cos)
+        np.sin(phase, out=phase)
+        cos *= phase
+        np.add.reduce(cos, axis=1, out=b1_grad)
+        np.negative(b1_grad, out=b1_grad)
+        x = _dense(a)
+        np.matmul(x.T[:, None, :], cos, out=w1_grad[:, None, :])
+        w1_grad *= -_TWO_PI
+        if d_in is not None:
+            np.matmul(cos, w1[:, :, None], out=work)
+            np.multiply(work[:, :, 0].T, -_TWO_PI, out=d_in)
+            d_in += delta3[:, :, 0]
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        w1, b1, w2, b2 = (p.astype(np.float64) for p in params)
+        phase = _TWO_PI * float(np.max(np.abs(w1))) * bound + float(np.max(np.abs(b1)))
+        if not phase <= limit:  # cos of an overflowed phase is NaN
+            return math.inf
+        linear = np.add.reduce(np.abs(w2), axis=1) + np.abs(b2)  # |cos| <= 1
+        return max(bound, float(np.max(linear)))
+
+
+class PeriodicEmbedding(_Embedding):
+    """The periodic numeric embedding of Gorishniy et al. (2022): feature
+    ``j`` becomes ``[sin(2 pi c_j x_j), cos(2 pi c_j x_j)]``, ``k`` frequencies
+    ``c_j`` each (the sines first).
+
+    Parameters
+    ----------
+    n_features : int
+        The input width.
+    n_frequencies : int, default=16
+        ``k``; each feature gives ``2 k`` values.
+    sigma : float, default=0.1
+        The standard deviation of the initial frequencies ``c ~ N(0,
+        sigma^2)``. The paper tunes it; the default is PBLD's, for inputs on
+        the scale of :class:`skmlp.preprocessing.RobustScaleSmoothClip`'s.
+    lr_factor : float, default=0.1
+        The learning-rate factor of ``c`` (PBLD's).
+    decay : bool, default=True
+        Whether weight decay applies to ``c`` (pytabkit's default).
+
+    Its one block is ``frequencies`` (``(n_features, k)``, group
+    ``'embeddings'``).
+
+    References
+    ----------
+    Gorishniy, Rubachev and Babenko, "On Embeddings for Numerical Features
+    in Tabular Deep Learning", NeurIPS 2022, section 3.3.
+    """
+
+    kind = "periodic_embedding"
+
+    def __init__(
+        self,
+        n_features: int,
+        n_frequencies: int = 16,
+        sigma: float = 0.1,
+        lr_factor: float = 0.1,
+        decay: bool = True,
+    ):
+        if int(n_frequencies) < 1:
+            raise ValueError(f"n_frequencies must be at least 1; got {n_frequencies!r}.")
+        super().__init__(n_features, 2 * int(n_frequencies), lr_factor, decay)
+        self.n_frequencies = int(n_frequencies)
+        self.sigma = float(sigma)
+
+    def _describe(self) -> dict:
+        return {"n_features": self.n_in, "n_frequencies": self.n_frequencies}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        return (self._block("frequencies", (self.n_in, self.n_frequencies)),)
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        params[0][...] = rng.normal(0.0, self.sigma, params[0].shape)
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out3, delta3, work3)``: output, its gradient and scratch by
+        feature; ``work3`` holds ``k`` values per feature."""
+        delta = buffers["delta"]
+        shape = (m, self.n_in, self.n_frequencies)
+        return (
+            self._by_feature(buffers["out"], m),
+            None if delta is None else self._by_feature(delta, m),
+            work[: math.prod(shape)].reshape(shape),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        (c,) = params
+        out3, _, phase = plan
+        k = self.n_frequencies
+        np.multiply(_dense(a)[:, :, None], c, out=phase)
+        phase *= _TWO_PI
+        np.sin(phase, out=out3[:, :, :k])
+        np.cos(phase, out=out3[:, :, k:])
+        return out3.reshape(phase.shape[0], self.n_out)
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        (c,), (c_grad,) = params, grads
+        out3, delta3, work = plan
+        k = self.n_frequencies
+        # d loss / d phase = g_sin cos(phase) - g_cos sin(phase), from the output
+        np.multiply(delta3[:, :, :k], out3[:, :, k:], out=work)
+        g_cos = delta3[:, :, k:]
+        g_cos *= out3[:, :, :k]
+        work -= g_cos
+        x = _dense(a)
+        np.matmul(x.T[:, None, :], work.transpose(1, 0, 2), out=c_grad[:, None, :])
+        c_grad *= _TWO_PI
+        if d_in is not None:
+            work *= c
+            np.add.reduce(work, axis=2, out=d_in)
+            d_in *= _TWO_PI
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        phase = _TWO_PI * float(np.max(np.abs(params[0].astype(np.float64)))) * bound
+        return 1.0 if phase <= limit else math.inf
+
+
+class PiecewiseLinearEmbedding(_Embedding):
+    """The piecewise-linear encoding of Gorishniy et al. (2022), from
+    quantile bins of the data: feature ``j`` becomes ``n_bins`` values
+    ``e_t = clip(w_jt x_j + b_jt)``, with ``w = 1 / width`` and ``b = -left /
+    width`` of bin ``t``, so that ``e_t`` is 1 right of the bin, 0 left of it
+    and linear across it. The first value is not clipped below nor the last
+    above, so inputs beyond the bins still vary.
+
+    The bins are the distinct quantiles ``0, 1/n_bins, ..., 1`` of each
+    feature over the inputs ``init`` sees (the layer initializes from the
+    data); without data, ``n_bins`` equal bins over ``[-3, 3]``, the range of
+    :class:`skmlp.preprocessing.RobustScaleSmoothClip`. A feature with fewer
+    distinct quantiles uses the first and the last values and leaves the
+    others constant; one bin is split into its two halves' ``min(z, 1)`` and
+    ``max(z - 1, 0)``, which sum to ``z``; a constant feature is constant.
+
+    Parameters
+    ----------
+    n_features : int
+        The input width.
+    n_bins : int, default=16
+        The values per feature (at least 2).
+    lr_factor : float, default=0.0
+        The learning-rate factor of ``w`` and ``b``. At 0 the bins stay where
+        the data put them, as in the paper, under every optimizer that
+        applies the factors (L-BFGS does not: it moves them too).
+    decay : bool, default=False
+        Whether weight decay applies to ``w`` and ``b``.
+
+    Its blocks (group ``'embeddings'``) are ``slopes`` and ``offsets``
+    (``(n_features, n_bins)``): ``w`` and ``b``.
+
+    References
+    ----------
+    Gorishniy, Rubachev and Babenko, "On Embeddings for Numerical Features
+    in Tabular Deep Learning", NeurIPS 2022, section 3.2 (equation 1).
+    """
+
+    kind = "piecewise_linear_embedding"
+    uses_data = True
+
+    def __init__(
+        self, n_features: int, n_bins: int = 16, lr_factor: float = 0.0, decay: bool = False
+    ):
+        if int(n_bins) < 2:
+            raise ValueError(f"n_bins must be at least 2; got {n_bins!r}.")
+        super().__init__(n_features, n_bins, lr_factor, decay)
+
+    def _describe(self) -> dict:
+        return {"n_features": self.n_in, "n_bins": self.width}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        shape = (self.n_in, self.width)
+        return (self._block("slopes", shape), self._block("offsets", shape))
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        slopes, offsets = params
+        grid = np.linspace(-3.0, 3.0, self.width + 1)
+        if inputs is not None:
+            levels = np.linspace(0.0, 1.0, self.width + 1)
+            quantiles = np.quantile(_dense(inputs).astype(np.float64), levels, axis=0)
+        for j in range(self.n_in):
+            edges = grid if inputs is None else np.unique(quantiles[:, j])
+            slopes[j], offsets[j] = _bin_maps(edges, self.width)
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out3, delta3, work3)``: by feature, ``(m, n_features, n_bins)``."""
+        delta = buffers["delta"]
+        return (
+            self._by_feature(buffers["out"], m),
+            None if delta is None else self._by_feature(delta, m),
+            work[: m * self.n_out].reshape(m, self.n_in, self.width),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        slopes, offsets = params
+        out3 = plan[0]
+        np.multiply(_dense(a)[:, :, None], slopes, out=out3)
+        out3 += offsets
+        np.minimum(out3[:, :, 0], 1.0, out=out3[:, :, 0])
+        np.clip(out3[:, :, 1:-1], 0.0, 1.0, out=out3[:, :, 1:-1])
+        np.maximum(out3[:, :, -1], 0.0, out=out3[:, :, -1])
+        return out3.reshape(out3.shape[0], self.n_out)
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        slopes, _ = params
+        slopes_grad, offsets_grad = grads
+        out3, delta3, work = plan
+        # the slope of each value: 1 where it is not clipped, read off the output
+        np.less(out3[:, :, 0], 1.0, out=work[:, :, 0])
+        np.greater(out3[:, :, -1], 0.0, out=work[:, :, -1])
+        middle = work[:, :, 1:-1]
+        np.less(out3[:, :, 1:-1], 1.0, out=middle)
+        middle *= out3[:, :, 1:-1] > 0.0
+        delta3 *= work
+        np.add.reduce(delta3, axis=0, out=offsets_grad)
+        np.multiply(delta3, _dense(a)[:, :, None], out=work)
+        np.add.reduce(work, axis=0, out=slopes_grad)
+        if d_in is not None:
+            np.multiply(delta3, slopes, out=work)
+            np.add.reduce(work, axis=2, out=d_in)
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        slopes, offsets = (np.abs(p.astype(np.float64)) for p in params)
+        return max(1.0, float(np.max(slopes * bound + offsets)))
+
+
+def _bin_maps(edges: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slopes and offsets of :class:`PiecewiseLinearEmbedding` for one
+    feature with sorted distinct bin ``edges``: its leading bins in the
+    leading values, its last bin in the last value, constants between."""
+    slopes = np.zeros(n_bins)
+    # constants in the flat part of each value's clip: 1, then 0s
+    offsets = np.full(n_bins, -1.0)
+    offsets[0] = 2.0
+    n_used = len(edges) - 1
+    if n_used == 1:  # one bin: z = min(z, 1) + max(z - 1, 0)
+        lo, hi = edges
+        slopes[[0, -1]] = 1.0 / (hi - lo)
+        offsets[0] = -lo / (hi - lo)
+        offsets[-1] = offsets[0] - 1.0
+    elif n_used > 1:
+        widths = np.diff(edges)
+        used = [*range(n_used - 1), n_bins - 1]
+        slopes[used] = 1.0 / widths
+        offsets[used] = -edges[:-1] / widths
+    return slopes, offsets
+
+
 LAYERS: dict[str, type[Layer]] = {
     "dense": Dense,
     "scale": Scale,
     "parametric_activation": ParametricActivation,
+    "pbld_embedding": PBLDEmbedding,
+    "periodic_embedding": PeriodicEmbedding,
+    "piecewise_linear_embedding": PiecewiseLinearEmbedding,
 }
 
 

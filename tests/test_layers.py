@@ -14,7 +14,15 @@ import scipy.sparse as sp
 from _helpers import gradient_and_central_difference
 
 from skmlp.initializers import INITIALIZERS
-from skmlp.layers import LAYERS, Dense, ParametricActivation, Scale
+from skmlp.layers import (
+    LAYERS,
+    Dense,
+    ParametricActivation,
+    PBLDEmbedding,
+    PeriodicEmbedding,
+    PiecewiseLinearEmbedding,
+    Scale,
+)
 from skmlp.network import Network
 
 N_ROWS, N_IN, N_OUT = 9, 4, 5  # dense cases give N_OUT values
@@ -36,6 +44,18 @@ CASES = {
         "mish": lambda n: ParametricActivation(n, "mish"),  # f' needs its input
         "tanh_dropout": lambda n: ParametricActivation(n, "tanh", dropout=0.3),
         "mish_dropout": lambda n: ParametricActivation(n, "mish", dropout=0.5),
+    },
+    "pbld_embedding": {
+        "default": PBLDEmbedding,
+        "small": lambda n: PBLDEmbedding(n, n_frequencies=3, width=2, sigma=1.0),
+    },
+    "periodic_embedding": {
+        "default": PeriodicEmbedding,
+        "wide": lambda n: PeriodicEmbedding(n, n_frequencies=2, sigma=1.0),
+    },
+    "piecewise_linear_embedding": {
+        "quantiles": lambda n: PiecewiseLinearEmbedding(n, n_bins=4),
+        "many_bins": lambda n: PiecewiseLinearEmbedding(n, n_bins=12),
     },
 }
 CASE_IDS = [(kind, name) for kind, cases in CASES.items() for name in cases]
@@ -320,3 +340,94 @@ def test_parametric_activation_blocks_follow_realmlp():
     np.testing.assert_array_equal(params, 1.0)
     with pytest.raises(ValueError, match="Unknown activation"):
         ParametricActivation(3, "swish")
+
+
+def _params_of(layer, X, seed=0):
+    """``layer``'s blocks after a seeded initialization on ``X``."""
+    net = Network.from_layers([layer], "squared_error")
+    params = net.init_params(np.random.RandomState(seed), "sklearn", np.float64, X)
+    return net, params, net.layer_views(params)[0]
+
+
+def test_pbld_is_x_then_a_linear_map_of_biased_cosines_per_feature():
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    layer = PBLDEmbedding(3)
+    net, params, (w1, b1, w2, b2) = _params_of(layer, X)
+    assert (layer.n_out, w1.shape, w2.shape, b2.shape) == (12, (3, 16), (3, 16, 3), (3, 3))
+    out = net.predict(params, X).reshape(30, 3, 4)
+    np.testing.assert_array_equal(out[:, :, 0], X)
+    for j in range(3):
+        cosines = np.cos(2 * np.pi * np.outer(X[:, j], w1[j]) + b1[j])
+        np.testing.assert_allclose(out[:, j, 1:], cosines @ w2[j] + b2[j], rtol=1e-12)
+
+
+def test_pbld_initialization_follows_pytabkit():
+    layer = PBLDEmbedding(200)
+    _, _, (w1, b1, w2, b2) = _params_of(layer, None)
+    assert abs(np.std(w1) - 0.1) < 0.005 and abs(np.mean(w1)) < 0.005
+    assert -np.pi <= b1.min() < -3.0 and 3.0 < b1.max() <= np.pi
+    for block in (w2, b2):
+        assert 0.24 < np.max(np.abs(block)) <= 0.25  # U(-1/sqrt(16), 1/sqrt(16))
+    assert {(b.group, b.decay, b.lr_factor) for b in layer.blocks()} == {("embeddings", True, 0.1)}
+
+
+def test_periodic_is_sines_then_cosines_of_the_frequencies():
+    X = np.random.RandomState(0).normal(size=(30, 3))
+    net, params, (c,) = _params_of(PeriodicEmbedding(3, n_frequencies=5, sigma=1.0), X)
+    out = net.predict(params, X).reshape(30, 3, 10)
+    for j in range(3):
+        phase = 2 * np.pi * np.outer(X[:, j], c[j])
+        np.testing.assert_allclose(out[:, j], np.hstack([np.sin(phase), np.cos(phase)]))
+
+
+def _ple_oracle(x, edges):
+    """Equation 1 of Gorishniy et al. (2022) for one feature, the first bin
+    unclipped below and the last unclipped above."""
+    z = (x[:, None] - edges[:-1]) / np.diff(edges)
+    z[:, 1:] = np.maximum(z[:, 1:], 0.0)
+    z[:, :-1] = np.minimum(z[:, :-1], 1.0)
+    return z
+
+
+def test_piecewise_linear_bins_are_training_quantiles():
+    rng = np.random.RandomState(0)
+    X = np.column_stack(
+        [
+            rng.normal(size=200),  # 4 bins
+            rng.randint(0, 3, 200),  # 3 distinct values: 2 bins
+            rng.randint(0, 2, 200),  # binary: 1 bin
+            np.full(200, 7.0),  # constant
+        ]
+    )
+    net, params, _ = _params_of(PiecewiseLinearEmbedding(4, n_bins=4), X)
+    X_new = np.column_stack([np.linspace(-5, 5, 50)] * 4)
+    out = net.predict(params, X_new).reshape(50, 4, 4)
+    edges = np.quantile(X[:, 0], np.linspace(0, 1, 5))
+    np.testing.assert_allclose(out[:, 0], _ple_oracle(X_new[:, 0], edges), rtol=1e-12)
+    # two bins: the first value and the last, constants between
+    np.testing.assert_allclose(out[:, 1][:, [0, 3]], _ple_oracle(X_new[:, 1], np.array([0, 1, 2])))
+    np.testing.assert_array_equal(out[:, 1, 1:3], 0.0)
+    # one bin: the two values sum to (x - min) / (max - min)
+    np.testing.assert_allclose(out[:, 2, 0] + out[:, 2, 3], X_new[:, 2], rtol=1e-12)
+    # a constant feature gives constants
+    assert np.ptp(out[:, 3], axis=0).max() == 0.0
+
+
+def test_piecewise_linear_without_data_splits_minus_three_to_three():
+    net, params, _ = _params_of(PiecewiseLinearEmbedding(1, n_bins=6), None)
+    x = np.linspace(-4, 4, 33)
+    out = net.predict(params, x[:, None])
+    np.testing.assert_allclose(out, _ple_oracle(x, np.linspace(-3, 3, 7)), rtol=1e-12, atol=1e-15)
+
+
+def test_piecewise_linear_gradient_with_repeated_quantiles():
+    rng = np.random.RandomState(0)
+    discrete = np.column_stack([rng.randint(0, 3, 50), rng.randint(0, 2, 50), np.ones(50)])
+    layers = [PiecewiseLinearEmbedding(3, n_bins=4, lr_factor=1.0), Dense(12, 2, None)]
+    net = Network.from_layers(layers, "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64, discrete)
+    params += 0.1 * rng.normal(size=params.size)  # off the constants' flat values too
+    X, Y = rng.normal(1.0, 1.0, size=(N_ROWS, 3)), rng.normal(size=(N_ROWS, 2))
+    ws = _workspace(net, params, N_ROWS)
+    analytic, numeric = gradient_and_central_difference(net, ws, X, Y, None, 0.3)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
