@@ -8,8 +8,9 @@ numpy engine. The compiled path covers the stochastic solvers on dense
 input; sparse input, L-BFGS and prediction run on numpy either way.
 
 :class:`CompiledStep` holds a fit's flat buffers and calls the one-batch
-kernel; :func:`fast_update` gives an optimizer's compiled step. Both check
-their arrays once per fit (dtype, contiguity), never per batch.
+kernel, checking its arrays once per fit (dtype, contiguity), never per
+batch. Each optimizer's compiled step is its own ``compiled_update``
+(:mod:`skmlp.optimizers`), beside its numpy ``update``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ __all__ = [
     "blas_threads_for",
     "choose_blas_threads",
     "engine",
-    "fast_update",
     "show_versions",
 ]
 
@@ -206,66 +206,6 @@ def prepare(data):
         None if sw is None else np.ascontiguousarray(sw, dtype=dtype),
         data.out_dtype,
     )
-
-
-def fast_update(optimizer):
-    """``update(params, grad, state, rate)`` of ``optimizer`` in one compiled
-    pass, with the numpy engine's arithmetic; None where there is none."""
-    from .optimizers import SGD, Adagrad, Adam, NAdam, RMSProp
-
-    k = _kernels
-    kind = type(optimizer)
-    if kind is SGD:
-
-        def update(params, grad, state, rate):
-            k.sgd_update(
-                params,
-                grad,
-                state["velocity"],
-                rate,
-                optimizer.momentum,
-                optimizer.nesterovs_momentum,
-            )
-
-    elif kind is NAdam:
-
-        def update(params, grad, state, rate):
-            state["t"] += 1
-            b1, b2 = optimizer.beta_1, optimizer.beta_2
-            scalars = optimizer.step_scalars(state["t"])
-            k.nadam_update(
-                params, grad, state["m"], state["v"], b1, b2, *scalars, optimizer.epsilon, rate
-            )
-
-    elif kind is Adam:
-
-        def update(params, grad, state, rate):
-            state["t"] += 1
-            step, eps_scaled = optimizer.step_scalars(state["t"], rate)
-            k.adam_update(
-                params,
-                grad,
-                state["m"],
-                state["v"],
-                optimizer.beta_1,
-                optimizer.beta_2,
-                step,
-                eps_scaled,
-            )
-
-    elif kind is RMSProp:
-
-        def update(params, grad, state, rate):
-            k.rmsprop_update(params, grad, state["v"], optimizer.rho, optimizer.epsilon, rate)
-
-    elif kind is Adagrad:
-
-        def update(params, grad, state, rate):
-            k.adagrad_update(params, grad, state["G"], optimizer.epsilon, rate)
-
-    else:
-        return None
-    return update
 
 
 # --- BLAS threads ---------------------------------------------------------------

@@ -50,7 +50,7 @@ from .initializers import INITIALIZERS
 from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
-from .optimizers import OPTIMIZERS, update_transforms
+from .optimizers import OPTIMIZERS, make_chain
 from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
 from .state import HISTORY_KEYS, StoppingState, TrainingState
 from .stopping import make_stopping_rule
@@ -63,6 +63,7 @@ from .trainer import (
     Validation,
     VerboseLine,
     finite_on,
+    param_groups,
     run_lbfgs,
     run_stochastic,
 )
@@ -1024,21 +1025,19 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _step(self, net, params, batch_size, optimizer, dropout_rng, X=None) -> Step:
         """The training step of this configuration, bound to ``params``, on
         the compiled kernels where they train on ``X``."""
-        transforms = update_transforms(
-            self.solver,
-            net.n_coef,
-            params.dtype,
+        kernels = compiled.kernels_for(X)
+        chain = make_chain(
+            optimizer,
+            param_groups(net),
             weight_decay=self.weight_decay,
-            alpha=self.alpha,
-            l1_ratio=self.l1_ratio,
+            l1=self.alpha > 0.0 and self.l1_ratio > 0.0,
             max_grad_norm=self.max_grad_norm,
+            kernels=kernels,
         )
         ws = net.workspace(batch_size, params)
-        step = Step(net, ws, optimizer, transforms, self.alpha, self.l1_ratio, dropout_rng)
-        if compiled.kernels_for(X) is not None:
-            if compiled.pays_off(net, batch_size):
-                step.compiled = compiled.CompiledStep(net, ws, batch_size)
-            step.compiled_update = compiled.fast_update(optimizer)
+        step = Step(net, ws, chain, self.alpha, self.l1_ratio, dropout_rng)
+        if kernels is not None and compiled.pays_off(net, batch_size):
+            step.compiled = compiled.CompiledStep(net, ws, batch_size)
         return step
 
     def _batch_size(self, n: int) -> int:
@@ -1053,7 +1052,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _train_lbfgs(self, p: _Problem, hooks: _Hooks) -> Outcome:
         step = Step(
-            p.net, p.net.workspace(p.data.X.shape[0], p.params), None, (), self.alpha, self.l1_ratio
+            p.net, p.net.workspace(p.data.X.shape[0], p.params), None, self.alpha, self.l1_ratio
         )
         reporters = [VerboseLine(validation=False)] if self.verbose else []
         reporters += hooks.bridge(p.data, "lbfgs-iter", hooks.y)
@@ -1096,10 +1095,11 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         data = compiled.prepare(replace(data, Y=targets))
         batch_size = self._batch_size(data.X.shape[0])
         optimizer = self._optimizer()
-        state = self._resumed_state(p, data, batch_size, optimizer, incremental)
+        state = self._resumed_state(p, data, batch_size, incremental)
         config = self._training_config(
             p, state, data, batch_size, optimizer, validation, incremental
         )
+        state.optimizer = config.step.chain.restore(state.optimizer, p.params)
         config.reporters = [*config.reporters, *hooks.bridge(data, "epoch", y_train)]
         try:
             with compiled.blas_threads_for(p.net, batch_size):
@@ -1112,7 +1112,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             setattr(self, name, value)
         return outcome
 
-    def _resumed_state(self, p, data, batch_size, optimizer, incremental) -> TrainingState:
+    def _resumed_state(self, p, data, batch_size, incremental) -> TrainingState:
         """The training state this fit continues, or a fresh one."""
         saved = getattr(self, "_train_state", None)
         state = None if saved is None else TrainingState.from_dict(saved)
@@ -1130,7 +1130,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 n_params=p.params.size,
                 early_stopping=self.early_stopping,
                 learning_rate_init=self.learning_rate_init_,
-                optimizer=optimizer.init(p.params),
+                optimizer={},  # the update chain's plain state: nothing saved yet
                 stopping=StoppingState.new(self.early_stopping),
                 t=getattr(self, "t_", 0),
             )

@@ -136,9 +136,9 @@ def run_range_test(
     to: bind it to a copy) over ``batches``.
 
     ``step`` is the same step ``fit`` takes, so the test trains the same
-    objective: penalty, dropout and the optimizer's transforms included.
+    objective: penalty, dropout and the update chain's transforms included.
     """
-    optimizer_state = step.optimizer.init(step.ws.params)
+    optimizer_state = step.chain.init(step.ws.params)
     ratio = (end_lr / start_lr) ** (1.0 / max(num_iter - 1, 1))
     lrs, losses, smoothed = [], [], []
     avg, best = 0.0, math.inf

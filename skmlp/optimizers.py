@@ -1,61 +1,119 @@
-"""Stochastic update rules over the flat parameter vector.
+"""Update rules over the flat parameter vector, and the chain they run in.
 
-An optimizer is a small object holding its hyperparameters and two methods:
+Every link of an update chain, an optimizer or a transform, holds its
+hyperparameters and has two methods, in the manner of optax:
 
 ``init(params) -> state``
-    a dict of arrays and numbers (picklable, safe to persist);
-``update(params, grad, state, learning_rate) -> None``
-    moves ``params`` in place one step against ``grad`` and advances ``state``.
+    a fresh state: a small dataclass with everything the link carries from
+    one step to the next, its scratch buffers included;
+``update(grads, state, params, rate) -> state``
+    one step at learning rate ``rate``. For speed it works in place: an
+    optimizer moves ``params`` and advances the arrays of ``state``, a
+    transform rescales ``grads`` or ``params``. Nothing is kept on the link.
 
-They know nothing of layers, losses, batches, epochs or schedules: the
-learning rate of each step is handed to them.  Each keeps one scratch vector
-so that a step allocates nothing.  The registry ``OPTIMIZERS`` maps solver
-names to classes; ``hyperparameters`` names the estimator parameters each
-class reads, under the same names as the estimator's.
+A state persists as plain data: ``state.to_dict()`` holds every field but
+the scratch buffers (numpy arrays and numbers), and ``state.load(data)``
+copies such a dict back into a state that ``init`` made. Scratch is left
+out because it carries nothing from one step to the next; restoring a saved
+state is ``init`` (which allocates the scratch) and then ``load``.
 
-Beside them live the update transforms, which act on the weights around an
-optimizer's step (in the spirit of optax's ``chain``): decoupled weight decay
-before it, and the L1 zero-clipping after it.  :func:`update_transforms` is
-the one place that decides which a solver gets.
+Each optimizer gives its step twice, side by side: ``update`` in numpy, the
+reference, and ``compiled_update(kernels)``, the same arithmetic in one
+compiled pass (:mod:`skmlp._kernels`). The registry ``OPTIMIZERS`` maps
+solver names to classes; ``hyperparameters`` names the estimator parameters
+each class reads, under the estimator's names. Optimizers know nothing of
+layers, losses, epochs or schedules: the rate of each step is handed to them.
+
+:func:`make_chain` is the one place that declares which transforms run
+around an optimizer's step, and in which order (:class:`Chain`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 __all__ = [
-    "DECOUPLED_DECAY",
     "OPTIMIZERS",
     "SGD",
     "Adagrad",
     "Adam",
+    "AdamW",
+    "Chain",
+    "ChainState",
     "DecoupledWeightDecay",
     "GradientClip",
+    "GroupRates",
     "L1ZeroClip",
     "NAdam",
+    "Optimizer",
     "RMSProp",
-    "update_transforms",
+    "State",
+    "make_chain",
 ]
 
+# the metadata of a field that holds a buffer carrying nothing from one step
+# to the next: it is not persisted (to_dict), init allocates it
+_SCRATCH = {"scratch": True}
 
-class _Optimizer:
+
+@dataclass
+class State:
+    """The base of every link's state (the state of a link that keeps none)."""
+
+    def to_dict(self) -> dict:
+        """Every field but the scratch buffers; arrays are not copied."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata != _SCRATCH}
+
+    def load(self, data: Mapping) -> None:
+        """Copy the fields of ``data`` (a :meth:`to_dict`) into this state."""
+        for name, value in data.items():
+            current = getattr(self, name)
+            if isinstance(current, np.ndarray):
+                if np.shape(value) != current.shape:
+                    raise ValueError(
+                        f"The saved {name!r} has shape {np.shape(value)}, not {current.shape}."
+                    )
+                np.copyto(current, value)
+            else:
+                setattr(self, name, value)
+
+
+class Optimizer:
+    """The base of the update rules (see the module docstring).
+
+    ``decoupled_decay`` says whether the estimator's ``weight_decay``
+    applies to this optimizer, as a :class:`DecoupledWeightDecay` link.
+    """
+
     hyperparameters: tuple[str, ...] = ()
+    decoupled_decay: bool = False
 
-    def _scratch(self, params: np.ndarray, name: str = "_work") -> np.ndarray:
-        work = getattr(self, name, None)
-        if work is None or work.shape != params.shape or work.dtype != params.dtype:
-            work = np.empty_like(params)
-            setattr(self, name, work)
-        return work
+    def init(self, params: np.ndarray) -> State:
+        raise NotImplementedError
+
+    def update(self, grads: np.ndarray, state: State, params: np.ndarray, rate: float) -> State:
+        raise NotImplementedError
+
+    def compiled_update(self, kernels) -> Callable:
+        """``update`` as one pass of ``kernels`` (:mod:`skmlp._kernels`)."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
         return f"{type(self).__name__}({args})"
 
 
-class SGD(_Optimizer):
+@dataclass
+class SGDState(State):
+    velocity: np.ndarray
+    work: np.ndarray = field(repr=False, metadata=_SCRATCH)
+
+
+class SGD(Optimizer):
     r"""Stochastic gradient descent with (Nesterov) momentum, as scikit-learn.
 
     With rate :math:`\eta`, momentum :math:`\mu` and gradient :math:`g`:
@@ -66,22 +124,23 @@ class SGD(_Optimizer):
         \theta &\leftarrow \theta + v                 \quad\text{(classical)} \\
         \theta &\leftarrow \theta + \mu v - \eta g    \quad\text{(Nesterov)}
 
-    ``momentum=0`` is plain SGD.
+    ``momentum=0`` is plain SGD. ``weight_decay`` is decoupled, as
+    PyTorch's ``SGD`` does it.
     """
 
     hyperparameters = ("momentum", "nesterovs_momentum")
+    decoupled_decay = True
 
     def __init__(self, momentum: float = 0.9, nesterovs_momentum: bool = True):
         self.momentum = float(momentum)
         self.nesterovs_momentum = bool(nesterovs_momentum)
 
-    def init(self, params: np.ndarray) -> dict:
-        return {"velocity": np.zeros_like(params)}
+    def init(self, params: np.ndarray) -> SGDState:
+        return SGDState(np.zeros_like(params), np.empty_like(params))
 
-    def update(self, params, grad, state, learning_rate) -> None:
-        work = self._scratch(params)
-        velocity = state["velocity"]
-        np.multiply(grad, learning_rate, out=work)
+    def update(self, grads, state: SGDState, params, rate: float) -> SGDState:
+        work, velocity = state.work, state.velocity
+        np.multiply(grads, rate, out=work)
         velocity *= self.momentum
         velocity -= work
         if self.nesterovs_momentum:
@@ -90,9 +149,27 @@ class SGD(_Optimizer):
             params += work
         else:
             params += velocity
+        return state
+
+    def compiled_update(self, kernels) -> Callable:
+        mu, nesterov = self.momentum, self.nesterovs_momentum
+
+        def update(grads, state: SGDState, params, rate: float) -> SGDState:
+            kernels.sgd_update(params, grads, state.velocity, rate, mu, nesterov)
+            return state
+
+        return update
 
 
-class Adam(_Optimizer):
+@dataclass
+class AdamState(State):
+    t: int
+    m: np.ndarray
+    v: np.ndarray
+    work: np.ndarray = field(repr=False, metadata=_SCRATCH)
+
+
+class Adam(Optimizer):
     r"""Adam (Kingma & Ba 2014, arXiv 1412.6980), as scikit-learn.
 
     With step count :math:`t`, rate :math:`\eta` and gradient :math:`g`:
@@ -109,9 +186,9 @@ class Adam(_Optimizer):
     Section 2 and in scikit-learn).
 
     The state keeps :math:`m / (1 - \beta_1)` and :math:`v / (1 - \beta_2)`
-    (keys ``m`` and ``v``): without those constant factors each moment update
-    is one pass shorter, and the factors are folded into the step size and
-    :math:`\epsilon` instead. The arithmetic is the same update.
+    (fields ``m`` and ``v``): without those constant factors each moment
+    update is one pass shorter, and the factors are folded into the step size
+    and :math:`\epsilon` instead. The arithmetic is the same update.
     """
 
     hyperparameters = ("beta_1", "beta_2", "epsilon")
@@ -121,30 +198,39 @@ class Adam(_Optimizer):
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
 
-    def init(self, params: np.ndarray) -> dict:
-        return {"t": 0, "m": np.zeros_like(params), "v": np.zeros_like(params)}
+    def init(self, params: np.ndarray) -> AdamState:
+        return AdamState(0, np.zeros_like(params), np.zeros_like(params), np.empty_like(params))
 
-    def update(self, params, grad, state, learning_rate) -> None:
-        work = self._scratch(params)
-        b1, b2 = self.beta_1, self.beta_2
-        state["t"] += 1
-        t = state["t"]
-        m, v = state["m"], state["v"]  # scaled moments, see the class docstring
-        m *= b1
-        m += grad
-        v *= b2
-        np.multiply(grad, grad, out=work)
+    def update(self, grads, state: AdamState, params, rate: float) -> AdamState:
+        work, m, v = state.work, state.m, state.v  # scaled moments, see the class docstring
+        state.t += 1
+        m *= self.beta_1
+        m += grads
+        v *= self.beta_2
+        np.multiply(grads, grads, out=work)
         v += work
-        step, eps_scaled = self.step_scalars(t, learning_rate)
+        step, eps_scaled = self.step_scalars(state.t, rate)
         np.sqrt(v, out=work)
         work += eps_scaled
         np.divide(m, work, out=work)
         work *= step
         params -= work
+        return state
+
+    def compiled_update(self, kernels) -> Callable:
+        b1, b2 = self.beta_1, self.beta_2
+
+        def update(grads, state: AdamState, params, rate: float) -> AdamState:
+            state.t += 1
+            step, eps_scaled = self.step_scalars(state.t, rate)
+            kernels.adam_update(params, grads, state.m, state.v, b1, b2, step, eps_scaled)
+            return state
+
+        return update
 
     def step_scalars(self, t: int, learning_rate: float) -> tuple[float, float]:
         """Step ``t``'s size and the epsilon added to ``sqrt(v)``, for the
-        scaled moments (shared with the compiled update)."""
+        scaled moments (shared by both engines)."""
         b1, b2 = self.beta_1, self.beta_2
         # sqrt(v_true) + eps = sqrt(1 - b2) * (sqrt(v) + eps / sqrt(1 - b2))
         root = np.sqrt(1.0 - b2)
@@ -152,7 +238,20 @@ class Adam(_Optimizer):
         return float(step), float(self.epsilon / root)
 
 
-class RMSProp(_Optimizer):
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): Adam's
+    step, and a :class:`DecoupledWeightDecay` link before it."""
+
+    decoupled_decay = True
+
+
+@dataclass
+class RMSPropState(State):
+    v: np.ndarray
+    work: np.ndarray = field(repr=False, metadata=_SCRATCH)
+
+
+class RMSProp(Optimizer):
     r"""RMSProp (Tieleman & Hinton 2012, lecture 6e of "Neural Networks for
     Machine Learning").
 
@@ -170,24 +269,39 @@ class RMSProp(_Optimizer):
         self.rho = float(rho)
         self.epsilon = float(epsilon)
 
-    def init(self, params: np.ndarray) -> dict:
-        return {"v": np.zeros_like(params)}
+    def init(self, params: np.ndarray) -> RMSPropState:
+        return RMSPropState(np.zeros_like(params), np.empty_like(params))
 
-    def update(self, params, grad, state, learning_rate) -> None:
-        work = self._scratch(params)
-        v = state["v"]
+    def update(self, grads, state: RMSPropState, params, rate: float) -> RMSPropState:
+        work, v = state.work, state.v
         v *= self.rho
-        np.multiply(grad, grad, out=work)
+        np.multiply(grads, grads, out=work)
         work *= 1.0 - self.rho
         v += work
         np.sqrt(v, out=work)
         work += self.epsilon
-        np.divide(grad, work, out=work)
-        work *= learning_rate
+        np.divide(grads, work, out=work)
+        work *= rate
         params -= work
+        return state
+
+    def compiled_update(self, kernels) -> Callable:
+        rho, epsilon = self.rho, self.epsilon
+
+        def update(grads, state: RMSPropState, params, rate: float) -> RMSPropState:
+            kernels.rmsprop_update(params, grads, state.v, rho, epsilon, rate)
+            return state
+
+        return update
 
 
-class Adagrad(_Optimizer):
+@dataclass
+class AdagradState(State):
+    G: np.ndarray
+    work: np.ndarray = field(repr=False, metadata=_SCRATCH)
+
+
+class Adagrad(Optimizer):
     r"""Adagrad (Duchi, Hazan & Singer 2011, JMLR 12).
 
     With rate :math:`\eta` and gradient :math:`g`:
@@ -203,19 +317,33 @@ class Adagrad(_Optimizer):
     def __init__(self, epsilon: float = 1e-8):
         self.epsilon = float(epsilon)
 
-    def init(self, params: np.ndarray) -> dict:
-        return {"G": np.zeros_like(params)}
+    def init(self, params: np.ndarray) -> AdagradState:
+        return AdagradState(np.zeros_like(params), np.empty_like(params))
 
-    def update(self, params, grad, state, learning_rate) -> None:
-        work = self._scratch(params)
-        G = state["G"]
-        np.multiply(grad, grad, out=work)
+    def update(self, grads, state: AdagradState, params, rate: float) -> AdagradState:
+        work, G = state.work, state.G
+        np.multiply(grads, grads, out=work)
         G += work
         np.sqrt(G, out=work)
         work += self.epsilon
-        np.divide(grad, work, out=work)
-        work *= learning_rate
+        np.divide(grads, work, out=work)
+        work *= rate
         params -= work
+        return state
+
+    def compiled_update(self, kernels) -> Callable:
+        epsilon = self.epsilon
+
+        def update(grads, state: AdagradState, params, rate: float) -> AdagradState:
+            kernels.adagrad_update(params, grads, state.G, epsilon, rate)
+            return state
+
+        return update
+
+
+@dataclass
+class NAdamState(AdamState):
+    numerator: np.ndarray = field(repr=False, metadata=_SCRATCH)
 
 
 class NAdam(Adam):
@@ -232,141 +360,362 @@ class NAdam(Adam):
                   + \frac{(1 - \beta_1) g}{1 - \beta_1^t} \\
         \theta &\leftarrow \theta - \eta
             \frac{\hat m}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
+
+    Its hyperparameters and saved fields are Adam's, but ``m`` and ``v``
+    hold the true moments here, not Adam's rescaled ones.
     """
 
-    # hyperparameters and state layout are Adam's; only the step differs:
-    # m and v hold the true moments here, not Adam's rescaled ones
+    def init(self, params: np.ndarray) -> NAdamState:
+        zeros, empty = np.zeros_like, np.empty_like
+        return NAdamState(0, zeros(params), zeros(params), empty(params), empty(params))
 
-    def update(self, params, grad, state, learning_rate) -> None:
-        work = self._scratch(params)
+    def update(self, grads, state: NAdamState, params, rate: float) -> NAdamState:
+        work, numerator, m, v = state.work, state.numerator, state.m, state.v
         b1, b2 = self.beta_1, self.beta_2
-        state["t"] += 1
-        t = state["t"]
-        m, v = state["m"], state["v"]
+        state.t += 1
         m *= b1
-        np.multiply(grad, 1.0 - b1, out=work)
+        np.multiply(grads, 1.0 - b1, out=work)
         m += work
         v *= b2
-        np.multiply(grad, grad, out=work)
+        np.multiply(grads, grads, out=work)
         work *= 1.0 - b2
         v += work
-        m_scale, g_scale, v_scale = self.step_scalars(t)
-        numerator = self._scratch(params, "_work2")
+        m_scale, g_scale, v_scale = self.step_scalars(state.t)
         np.multiply(m, m_scale, out=numerator)
-        np.multiply(grad, g_scale, out=work)
+        np.multiply(grads, g_scale, out=work)
         numerator += work
         np.multiply(v, v_scale, out=work)
         np.sqrt(work, out=work)
         work += self.epsilon
         np.divide(numerator, work, out=work)
-        work *= learning_rate
+        work *= rate
         params -= work
+        return state
+
+    def compiled_update(self, kernels) -> Callable:
+        b1, b2, epsilon = self.beta_1, self.beta_2, self.epsilon
+
+        def update(grads, state: NAdamState, params, rate: float) -> NAdamState:
+            state.t += 1
+            scalars = self.step_scalars(state.t)
+            kernels.nadam_update(params, grads, state.m, state.v, b1, b2, *scalars, epsilon, rate)
+            return state
+
+        return update
 
     def step_scalars(self, t: int) -> tuple[float, float, float]:
         """The bias corrections of step ``t``: the factors of ``m``, of the
-        gradient and of ``v`` (shared with the compiled update)."""
+        gradient and of ``v`` (shared by both engines)."""
         b1, b2 = self.beta_1, self.beta_2
         return b1 / (1.0 - b1 ** (t + 1)), (1.0 - b1) / (1.0 - b1**t), 1.0 / (1.0 - b2**t)
 
 
-OPTIMIZERS: dict[str, type[_Optimizer]] = {
+OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
     "adam": Adam,
-    "adamw": Adam,  # plus the DecoupledWeightDecay transform
+    "adamw": AdamW,
     "rmsprop": RMSProp,
     "adagrad": Adagrad,
     "nadam": NAdam,
 }
 
-# solvers whose step is preceded by decoupled weight decay when weight_decay > 0
-DECOUPLED_DECAY = frozenset({"sgd", "adamw"})
+
+# --- the transforms ------------------------------------------------------------
+# A transform before the optimizer acts on the gradient or the weights the
+# step starts from; one after it corrects the step just taken, and sees the
+# weights from before the step through its ``snapshot``.
+
+
+@dataclass
+class ClipState(State):
+    clipped: int = 0  # steps rescaled since the trainer last took the count
 
 
 class GradientClip:
-    """Rescale the gradient to a global L2 norm of at most ``max_norm`` before
-    the optimizer's step; ``clipped`` counts the steps it rescaled."""
+    """Rescale the gradient to a global L2 norm of at most ``max_norm``
+    before the optimizer's step; the state counts the steps it rescaled."""
+
+    name = "gradient_clip"
 
     def __init__(self, max_norm: float):
         self.max_norm = float(max_norm)
-        self.clipped = 0
 
-    def before(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
-        norm = math.sqrt(float(np.vdot(grad, grad)))
+    def init(self, params: np.ndarray) -> ClipState:
+        return ClipState()
+
+    def update(self, grads, state: ClipState, params, rate: float) -> ClipState:
+        norm = math.sqrt(float(np.vdot(grads, grads)))
         if norm > self.max_norm:
-            grad *= self.max_norm / norm
-            self.clipped += 1
-
-    def after(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
-        pass
+            grads *= self.max_norm / norm
+            state.clipped += 1
+        return state
 
 
 class DecoupledWeightDecay:
-    """Shrink the weights by ``rate * weight_decay`` of themselves before the
-    optimizer's step (Loshchilov & Hutter 2019); biases are left alone.
+    """Shrink the decayed parameters by ``rate * factor`` of themselves
+    before the optimizer's step (Loshchilov & Hutter 2019).
 
-    The weights are the leading ``n_coef`` entries of the parameter vector.
+    ``runs`` are ``(slice, factor)`` pairs: where the decayed parameters lie,
+    and ``weight_decay`` times their group's learning-rate factor.
     """
 
-    def __init__(self, n_coef: int, weight_decay: float):
-        self.n_coef = int(n_coef)
-        self.weight_decay = float(weight_decay)
+    name = "weight_decay"
 
-    def before(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
-        params[: self.n_coef] *= 1.0 - rate * self.weight_decay
+    def __init__(self, runs: Sequence[tuple[slice, float]]):
+        self.runs = tuple(runs)
 
-    def after(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
-        pass
+    def init(self, params: np.ndarray) -> State:
+        return State()
+
+    def update(self, grads, state: State, params, rate: float) -> State:
+        for where, factor in self.runs:
+            params[where] *= 1.0 - rate * factor
+        return state
+
+
+@dataclass
+class SnapshotState(State):
+    # the parameters of each run before the step, end to end
+    before: np.ndarray = field(repr=False, metadata=_SCRATCH)
+
+
+def _snapshot(runs: Sequence[slice], state: SnapshotState, params: np.ndarray) -> None:
+    offset = 0
+    for where in runs:
+        part = params[where]
+        np.copyto(state.before[offset : offset + part.size], part)
+        offset += part.size
+
+
+def _run_sizes(runs: Sequence[slice], params: np.ndarray) -> int:
+    return sum(len(range(*where.indices(params.size))) for where in runs)
+
+
+class GroupRates:
+    """Scale the optimizer's step of each parameter group by the group's
+    learning-rate factor.
+
+    ``runs`` are ``(slice, factor)`` pairs, for the groups whose factor is
+    not 1. Every optimizer's step is proportional to its rate, so the scaled
+    step is the step that group would take at ``factor * rate``.
+    """
+
+    name = "group_rates"
+
+    def __init__(self, runs: Sequence[tuple[slice, float]]):
+        self.runs = tuple(runs)
+
+    def init(self, params: np.ndarray) -> SnapshotState:
+        slices = [where for where, _ in self.runs]
+        return SnapshotState(np.empty(_run_sizes(slices, params), params.dtype))
+
+    def snapshot(self, state: SnapshotState, params: np.ndarray) -> None:
+        _snapshot([where for where, _ in self.runs], state, params)
+
+    def update(self, grads, state: SnapshotState, params, rate: float) -> SnapshotState:
+        offset = 0
+        for where, factor in self.runs:
+            after = params[where]
+            before = state.before[offset : offset + after.size]
+            after -= before
+            after *= factor
+            after += before
+            offset += after.size
+        return state
+
+
+@dataclass
+class ZeroClipState(SnapshotState):
+    crossed: np.ndarray = field(repr=False, metadata=_SCRATCH)
+    zero: np.ndarray = field(repr=False, metadata=_SCRATCH)
 
 
 class L1ZeroClip:
     """Turn an L1 penalty's subgradient steps into exact zeros.
 
-    A weight that the step carries across zero is clipped to zero (the
-    truncated-gradient rule of Tsuruoka et al. 2009), and a weight that sat
-    at zero with a zero pseudo-gradient stays there: the optimizer's momentum
-    must not revive what the penalty killed. Works with any optimizer.
+    A penalized weight (``runs``: the slices of the decayed groups) that the
+    step carries across zero is clipped to zero (the truncated-gradient rule
+    of Tsuruoka et al. 2009), and one that sat at zero with a zero
+    pseudo-gradient stays there: the optimizer's momentum must not revive
+    what the penalty killed. Works with any optimizer.
     """
 
-    def __init__(self, n_coef: int, dtype):
-        self.n_coef = int(n_coef)
-        self._before = np.empty(self.n_coef, dtype=dtype)
-        self._mask = np.empty(self.n_coef, dtype=bool)
+    name = "l1_zero_clip"
 
-    def before(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
-        np.copyto(self._before, params[: self.n_coef])
+    def __init__(self, runs: Sequence[slice]):
+        self.runs = tuple(runs)
 
-    def after(self, params: np.ndarray, grad: np.ndarray, rate: float) -> None:
-        weights, before, mask = params[: self.n_coef], self._before, self._mask
-        np.equal(before, 0.0, out=mask)
-        mask &= grad[: self.n_coef] == 0.0
-        np.copyto(weights, 0.0, where=mask)
-        before *= weights
-        np.less(before, 0.0, out=mask)
-        np.copyto(weights, 0.0, where=mask)
+    def init(self, params: np.ndarray) -> ZeroClipState:
+        n = _run_sizes(self.runs, params)
+        before, crossed, zero = np.empty(n, params.dtype), np.empty(n, bool), np.empty(n, bool)
+        return ZeroClipState(before, crossed, zero)
+
+    def snapshot(self, state: ZeroClipState, params: np.ndarray) -> None:
+        _snapshot(self.runs, state, params)
+
+    def update(self, grads, state: ZeroClipState, params, rate: float) -> ZeroClipState:
+        offset = 0
+        for where in self.runs:
+            weights = params[where]
+            part = slice(offset, offset + weights.size)
+            before, mask, zero = state.before[part], state.crossed[part], state.zero[part]
+            np.equal(before, 0.0, out=mask)
+            np.equal(grads[where], 0.0, out=zero)
+            mask &= zero
+            np.copyto(weights, 0.0, where=mask)
+            before *= weights
+            np.less(before, 0.0, out=mask)
+            np.copyto(weights, 0.0, where=mask)
+            offset += weights.size
+        return state
 
 
-def update_transforms(
-    solver: str,
-    n_coef: int,
-    dtype,
+# --- the chain -------------------------------------------------------------------
+
+
+@dataclass
+class ChainState(State):
+    """The state of a :class:`Chain`: its optimizer's and each transform's.
+
+    Its plain form (:meth:`to_dict`) holds the optimizer's fields at the top
+    level, as skmlp saved the optimizer state before there was a chain, and
+    each transform's fields, if it has any, under the transform's name.
+    """
+
+    optimizer: State
+    transforms: dict[str, State]
+
+    def to_dict(self) -> dict:
+        out = self.optimizer.to_dict()
+        for name, state in self.transforms.items():
+            saved = state.to_dict()
+            if saved:
+                out[name] = saved
+        return out
+
+    def load(self, data: Mapping) -> None:
+        own = {}
+        for key, value in data.items():
+            if key in self.transforms:
+                self.transforms[key].load(value)
+            elif not isinstance(value, Mapping):  # a transform this chain lacks: dropped
+                own[key] = value
+        self.optimizer.load(own)
+
+
+class Chain:
+    """An optimizer and the transforms around its step, in the order they run.
+
+    ``before`` run in order before the optimizer's step; ``after`` run in
+    order after it, each having taken its ``snapshot`` of the parameters
+    just before the step. ``kernels`` (:mod:`skmlp._kernels`), when given,
+    run the optimizer's step compiled; the transforms always run in numpy.
+    A chain without transforms adds no work to the optimizer's step.
+    """
+
+    def __init__(self, optimizer: Optimizer, before=(), after=(), kernels=None):
+        self.optimizer = optimizer
+        self.before = tuple(before)
+        self.after = tuple(after)
+        self._step = optimizer.update if kernels is None else optimizer.compiled_update(kernels)
+
+    def init(self, params: np.ndarray) -> ChainState:
+        """A fresh state of every link."""
+        transforms = {link.name: link.init(params) for link in (*self.before, *self.after)}
+        return ChainState(self.optimizer.init(params), transforms)
+
+    def restore(self, data: Mapping, params: np.ndarray) -> ChainState:
+        """The state saved as ``data`` (:meth:`ChainState.to_dict`, or an
+        optimizer state saved before the chain); fresh for a transform it
+        does not hold."""
+        state = self.init(params)
+        state.load(data)
+        return state
+
+    def update(self, grads, state: ChainState, params, rate: float) -> ChainState:
+        """One step: the transforms before, the optimizer, the transforms after."""
+        transforms = state.transforms
+        for link in self.before:
+            link.update(grads, transforms[link.name], params, rate)
+        for link in self.after:
+            link.snapshot(transforms[link.name], params)
+        self._step(grads, state.optimizer, params, rate)
+        for link in self.after:
+            link.update(grads, transforms[link.name], params, rate)
+        return state
+
+    def take_clipped(self, state: ChainState) -> int:
+        """Steps whose gradient was clipped since the last call."""
+        clip = state.transforms.get(GradientClip.name)
+        if clip is None:
+            return 0
+        count, clip.clipped = clip.clipped, 0
+        return count
+
+
+def _runs(groups, keep, value) -> list:
+    """``(slice, value(group))`` of the groups that ``keep``, adjacent slices
+    of equal value merged (so the dense network's weights are one run)."""
+    runs = []
+    for where, decay, lr_factor in groups:
+        if not keep(decay, lr_factor):
+            continue
+        v = value(decay, lr_factor)
+        if runs and runs[-1][0].stop == where.start and runs[-1][1] == v:
+            runs[-1] = (slice(runs[-1][0].start, where.stop), v)
+        else:
+            runs.append((where, v))
+    return runs
+
+
+def make_chain(
+    optimizer: Optimizer,
+    groups: Sequence[tuple[slice, bool, float]],
     *,
-    weight_decay: float,
-    alpha: float,
-    l1_ratio: float,
+    weight_decay: float = 0.0,
+    l1: bool = False,
     max_grad_norm: float | None = None,
-) -> list:
-    """The transforms around ``solver``'s step, in the order they apply.
+    kernels=None,
+) -> Chain:
+    """The update chain of a fit: the one place that says which transforms
+    run, and in which order.
 
-    Gradient clipping (``max_grad_norm``) applies to every solver, first;
-    decoupled weight decay is honoured by ``'sgd'`` and ``'adamw'`` only
-    (:data:`DECOUPLED_DECAY`); the L1 clipping applies to every solver whose
-    penalty has an L1 part.
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The update rule.
+    groups : sequence of (slice, bool, float)
+        The parameter groups: where each lies in the flat vector, whether it
+        is decayed (penalized), and its learning-rate factor.
+    weight_decay : float, default=0.0
+        Decoupled weight decay, for optimizers that take it
+        (``optimizer.decoupled_decay``).
+    l1 : bool, default=False
+        Whether the penalty has an L1 part (then its zero-clipping runs).
+    max_grad_norm : float or None, default=None
+        The gradient's largest global L2 norm; None clips nothing.
+    kernels : module or None, default=None
+        :mod:`skmlp._kernels`, to run the optimizer's step compiled.
+
+    Returns
+    -------
+    Chain
+        In order: gradient clipping, decoupled decay of the decayed groups,
+        the optimizer's step, the groups' learning-rate factors, the L1
+        zero-clipping of the decayed groups. A link with nothing to do (no
+        clipping, a factor of 1 everywhere, ...) is left out.
     """
-    transforms = []
+    groups = [(where, bool(decay), float(lr_factor)) for where, decay, lr_factor in groups]
+    before, after = [], []
     if max_grad_norm is not None:
-        transforms.append(GradientClip(max_grad_norm))
-    if weight_decay > 0.0 and solver in DECOUPLED_DECAY:
-        transforms.append(DecoupledWeightDecay(n_coef, weight_decay))
-    if l1_ratio > 0.0 and alpha > 0.0:
-        transforms.append(L1ZeroClip(n_coef, dtype))
-    return transforms
+        before.append(GradientClip(max_grad_norm))
+    if weight_decay > 0.0 and optimizer.decoupled_decay:
+        runs = _runs(groups, lambda decay, f: decay, lambda decay, f: weight_decay * f)
+        before.append(DecoupledWeightDecay(runs))
+    rates = _runs(groups, lambda decay, f: f != 1.0, lambda decay, f: f)
+    if rates:
+        after.append(GroupRates(rates))
+    if l1:
+        runs = _runs(groups, lambda decay, f: decay, lambda decay, f: None)
+        after.append(L1ZeroClip([where for where, _ in runs]))
+    return Chain(optimizer, before, after, kernels)

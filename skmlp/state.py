@@ -23,7 +23,15 @@ import numpy as np
 
 from .stopping import LossMemory, ScoreMemory
 
-__all__ = ["HISTORY_KEYS", "EpochRecord", "StoppingState", "TrainingState", "upgrade_history"]
+__all__ = [
+    "HISTORY_KEYS",
+    "EpochRecord",
+    "StoppingState",
+    "TrainingState",
+    "copy_into",
+    "plain_copy",
+    "upgrade_history",
+]
 
 
 class EpochRecord(NamedTuple):
@@ -60,6 +68,26 @@ def upgrade_history(columns: dict) -> dict:
     return columns
 
 
+def plain_copy(data: dict) -> dict:
+    """A copy of a plain state (nested dicts of arrays and numbers) with its
+    own arrays."""
+    return {
+        k: plain_copy(v) if isinstance(v, dict) else np.array(v) if isinstance(v, np.ndarray) else v
+        for k, v in data.items()
+    }
+
+
+def copy_into(buffers: dict, data: dict) -> None:
+    """Copy a plain state into ``plain_copy``'s buffers of the same layout."""
+    for k, v in data.items():
+        if isinstance(v, dict):
+            copy_into(buffers[k], v)
+        elif isinstance(v, np.ndarray):
+            np.copyto(buffers[k], v)
+        else:
+            buffers[k] = v
+
+
 class StoppingState:
     """The stopping rule's memory: a :class:`~skmlp.stopping.LossMemory`
     without validation, a :class:`~skmlp.stopping.ScoreMemory` with it."""
@@ -92,8 +120,10 @@ class TrainingState:
         The configuration the state belongs to (see :meth:`continues`).
     learning_rate_init : float
         The initial rate the schedule was built from.
-    optimizer : dict
-        The optimizer's own state (``Optimizer.init``).
+    optimizer : ChainState or dict
+        The update chain's state (:meth:`skmlp.optimizers.Chain.init`); in
+        a state just rebuilt by :meth:`from_dict`, its plain form, which
+        :meth:`skmlp.optimizers.Chain.restore` turns back into one.
     stopping : LossMemory or ScoreMemory
         The stopping rule's memory (the rule's ``memory_type``).
     step : int
@@ -114,7 +144,7 @@ class TrainingState:
     n_params: int
     early_stopping: bool
     learning_rate_init: float
-    optimizer: dict
+    optimizer: object
     stopping: LossMemory | ScoreMemory
     step: int = 0
     schedule_start: int = 0
@@ -159,7 +189,8 @@ class TrainingState:
         """The state as numpy arrays and builtins (for pickle and skops)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["stopping"] = self.stopping.to_dict()
-        out["optimizer"] = dict(self.optimizer)
+        optimizer = self.optimizer
+        out["optimizer"] = dict(optimizer) if isinstance(optimizer, dict) else optimizer.to_dict()
         out["records"] = _columns(self.records, EpochRecord._fields)
         return out
 
@@ -174,10 +205,7 @@ class TrainingState:
         stopping, rate_scale = StoppingState.from_dict(data.pop("stopping"), data["early_stopping"])
         if rate_scale is not None:
             data["rate_scale"] = rate_scale
-        optimizer = {
-            k: np.array(v) if isinstance(v, np.ndarray) else v
-            for k, v in data.pop("optimizer").items()
-        }
+        optimizer = plain_copy(data.pop("optimizer"))
         columns = upgrade_history(data.pop("records"))
         records = [EpochRecord(*row) for row in zip(*(columns[k] for k in EpochRecord._fields))]
         return cls(optimizer=optimizer, stopping=stopping, records=records, **data)

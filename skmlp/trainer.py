@@ -1,7 +1,8 @@
 """The training loops: mini-batch epochs for the stochastic solvers, and L-BFGS.
 
-Both loops drive one :class:`Step` (loss and gradient, then the optimizer's
-update wrapped in its transforms), which the learning-rate range test shares.
+Both loops drive one :class:`Step` (loss and gradient, then the update chain:
+the optimizer's step and its transforms), which the learning-rate range test
+shares.
 The mini-batch loop owns shuffling, batching and the epoch's bookkeeping;
 everything a fit needs is handed to it in one :class:`TrainingConfig`, and
 everything that persists between calls lives in the typed
@@ -39,7 +40,8 @@ import scipy.sparse as sp
 
 from .hooks import EpochEnd, EpochHook
 from .network import Network, Workspace
-from .state import EpochRecord, TrainingState
+from .optimizers import Chain, ChainState
+from .state import EpochRecord, TrainingState, copy_into, plain_copy
 from .stopping import REDUCE, STOP
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "VerboseLine",
     "epoch_hooks",
     "finite_on",
+    "param_groups",
     "run_lbfgs",
     "run_stochastic",
 ]
@@ -99,25 +102,25 @@ class TrainingData:
 
 @dataclass
 class Step:
-    """One training step: loss and gradient, then the optimizer's update
-    between its ``transforms``' ``before`` and ``after``.
+    """One training step: loss and gradient, then the update ``chain``
+    (:func:`skmlp.optimizers.make_chain`: the optimizer's step and the
+    transforms around it).
 
     ``ws`` binds the parameter vector and the gradient; ``dropout_rng``
     (give it only where the network drops units) draws each batch's masks.
-    ``compiled`` and ``compiled_update``, when set (see :mod:`skmlp.compiled`),
-    run the loss and gradient and the optimizer's update in compiled kernels
-    with the same arithmetic; the transforms always run here.
+    ``compiled``, when set (see :mod:`skmlp.compiled`), runs the loss and
+    gradient in a compiled kernel with the same arithmetic; whether the
+    optimizer's step runs compiled is the chain's choice. L-BFGS takes the
+    loss and gradient only, and has no chain.
     """
 
     net: Network
     ws: Workspace
-    optimizer: object = None
-    transforms: Sequence = ()
+    chain: Chain | None = None
     alpha: float = 0.0
     l1_ratio: float = 0.0
     dropout_rng: np.random.Generator | None = None
     compiled: object = field(default=None, init=False)
-    compiled_update: object = field(default=None, init=False)
 
     def loss_and_grad(self, X, Y, sample_weight) -> float:
         """The penalized batch loss; the gradient goes to ``ws.grad``."""
@@ -131,32 +134,27 @@ class Step:
             return fast.loss_and_grad(X, Y, sample_weight, self.alpha, self.l1_ratio)
         return self.net.loss_and_grad(self.ws, X, Y, sample_weight, self.alpha, self.l1_ratio)
 
-    def update(self, optimizer_state: dict, rate: float) -> None:
+    def update(self, optimizer_state: ChainState, rate: float) -> None:
         """Move the parameters one step against the current gradient."""
-        params, grad = self.ws.params, self.ws.grad
-        for transform in self.transforms:
-            transform.before(params, grad, rate)
-        if self.compiled_update is not None:
-            self.compiled_update(params, grad, optimizer_state, rate)
-        else:
-            self.optimizer.update(params, grad, optimizer_state, rate)
-        for transform in self.transforms:
-            transform.after(params, grad, rate)
+        self.chain.update(self.ws.grad, optimizer_state, self.ws.params, rate)
 
-    def take_clipped(self) -> int:
+    def take_clipped(self, optimizer_state: ChainState) -> int:
         """Steps whose gradient a clipping transform rescaled since the last call."""
-        total = 0
-        for transform in self.transforms:
-            if hasattr(transform, "clipped"):
-                total, transform.clipped = total + transform.clipped, 0
-        return total
+        return self.chain.take_clipped(optimizer_state)
 
-    def __call__(self, X, Y, sample_weight, optimizer_state: dict, rate: float) -> float:
+    def __call__(self, X, Y, sample_weight, optimizer_state: ChainState, rate: float) -> float:
         """One step on a batch; a non-finite loss is returned, not applied."""
         loss = self.loss_and_grad(X, Y, sample_weight)
         if math.isfinite(loss):
             self.update(optimizer_state, rate)
         return loss
+
+
+def param_groups(net: Network) -> list[tuple[slice, bool, float]]:
+    """The parameter groups of ``net`` as the update chain takes them:
+    ``(slice, decayed, learning-rate factor)`` for each block of the flat
+    vector (:func:`skmlp.optimizers.make_chain`)."""
+    return [(where, g.decay, g.lr_factor) for g in net.groups for where in g.slices]
 
 
 @dataclass
@@ -304,21 +302,15 @@ class Checkpoint:
 
     def __init__(self, params: np.ndarray, state: TrainingState):
         self.params = np.empty_like(params)
-        self.arrays = {
-            k: np.empty_like(v) for k, v in state.optimizer.items() if isinstance(v, np.ndarray)
-        }
-        self.scalars = {k: v for k, v in state.optimizer.items() if k not in self.arrays}
+        # the optimizer state's plain form: every field but scratch
+        self.optimizer = plain_copy(state.optimizer.to_dict())
         self.valid = False
         self.save(params, state)
 
     def save(self, params: np.ndarray, state: TrainingState) -> None:
         self.valid = False  # until every part is copied
         np.copyto(self.params, params)
-        optimizer = state.optimizer
-        for k, buffer in self.arrays.items():
-            np.copyto(buffer, optimizer[k])
-        for k in self.scalars:
-            self.scalars[k] = optimizer[k]
+        copy_into(self.optimizer, state.optimizer.to_dict())
         self.stopping = copy.copy(state.stopping)  # its arrays are never written into
         self.rate_scale = state.rate_scale
         self.step, self.t, self.n_records = state.step, state.t, len(state.records)
@@ -326,9 +318,7 @@ class Checkpoint:
 
     def restore(self, params: np.ndarray, state: TrainingState) -> None:
         np.copyto(params, self.params)
-        for k, buffer in self.arrays.items():
-            np.copyto(state.optimizer[k], buffer)
-        state.optimizer.update(self.scalars)
+        state.optimizer.load(self.optimizer)
         state.stopping = copy.copy(self.stopping)
         state.rate_scale = self.rate_scale
         state.step, state.t = self.step, self.t
@@ -422,7 +412,7 @@ def run_stochastic(
             while checkpoints.commits < config.max_iter:
                 for hook in hooks:
                     hook.on_epoch_begin()
-                config.step.take_clipped()  # count this epoch's steps only
+                config.step.take_clipped(state.optimizer)  # count this epoch's steps only
                 loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
                     reason, message = "diverged", _diverged(checkpoints.commits, rate)
@@ -495,7 +485,7 @@ def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches,
 def _record(config: TrainingConfig, state: TrainingState, loss, mean_rate) -> EpochRecord:
     """The epoch's record as training leaves it (the hooks fill in the rest)."""
     nan = math.nan
-    clipped = config.step.take_clipped()
+    clipped = config.step.take_clipped(state.optimizer)
     return EpochRecord(
         len(state.records) + 1, loss, nan, nan, mean_rate, nan, clipped, state.rate_scale
     )
@@ -512,7 +502,7 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
     """Restore the best epoch, verify the parameters, say what was kept."""
     step = config.step
     if reason == "diverged":
-        state.optimizer = step.optimizer.init(params)
+        state.optimizer = step.chain.init(params)
     if config.validation is not None and state.best_params is not None:
         np.copyto(params, state.best_params)
     rows = {"the training data": data}
@@ -544,7 +534,7 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
                 f"non-finite predictions or loss on {bad}. Standardize the "
                 "inputs, or scale the targets."
             )
-        state.optimizer = step.optimizer.init(params)
+        state.optimizer = step.chain.init(params)
         message += f"; {_describe(kept, checkpoints.start)} were kept"
     elif reason == "diverged":
         message += f"; {_describe(checkpoints.last, checkpoints.start)} were kept"

@@ -2,11 +2,15 @@
 
 The hand computations are scalar Python written from the equations in the
 optimizers' docstrings; they share no code with skmlp. Decoupled weight decay
-(``weight_decay``, a transform around the step of 'sgd' and 'adamw') is checked
-against gradients from :meth:`skmlp.network.Network.loss_and_grad`.
+(``weight_decay``, a link of the update chain of 'sgd' and 'adamw') is checked
+against gradients from :meth:`skmlp.network.Network.loss_and_grad`. The
+contract runs every registry entry, in each of its modes, through one helper:
+in-place steps, state as plain data that round-trips, nothing kept on the
+optimizer, and the compiled step equal to the numpy one.
 """
 
 import inspect
+import itertools
 import math
 import numbers
 import pickle
@@ -14,12 +18,20 @@ import pickle
 import numpy as np
 import pytest
 
+import skmlp.compiled as compiled
 from skmlp import MLPRegressor
 from skmlp.network import Network
-from skmlp.optimizers import OPTIMIZERS, SGD, update_transforms
+from skmlp.optimizers import OPTIMIZERS, SGD, Adam, make_chain
 from skmlp.state import StoppingState, TrainingState
 from skmlp.stopping import TrainingLossRule
-from skmlp.trainer import Step, TrainingConfig, TrainingData, run_stochastic
+from skmlp.trainer import (
+    Checkpoint,
+    Step,
+    TrainingConfig,
+    TrainingData,
+    param_groups,
+    run_stochastic,
+)
 
 THETA0 = [1.0, -2.0, 0.5]
 GRADS = [[0.5, -1.0, 0.0], [0.25, 3.0, -2.0]]
@@ -27,16 +39,11 @@ RATES = [0.1, 0.05]  # a different rate per step: the rate belongs to the step
 # one-epoch fits end at max_iter by design
 ignore_convergence = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# every registry entry, in each of its modes
-CASES = {
+# every registry entry with its defaults, and the modes of those that have some
+CASES = {name: (name, {}) for name in OPTIMIZERS} | {
     "sgd_nesterov": ("sgd", {"momentum": 0.9, "nesterovs_momentum": True}),
     "sgd_classical": ("sgd", {"momentum": 0.9, "nesterovs_momentum": False}),
     "sgd_no_momentum": ("sgd", {"momentum": 0.0}),
-    "adam": ("adam", {}),
-    "adamw": ("adamw", {}),
-    "rmsprop": ("rmsprop", {}),
-    "adagrad": ("adagrad", {}),
-    "nadam": ("nadam", {}),
 }
 
 # Adagrad's accumulated G shrinks its steps like 1 / sqrt(t), so at 0.05 it
@@ -53,7 +60,7 @@ def _two_steps(optimizer):
     params = np.array(THETA0)
     state = optimizer.init(params)
     for grad, rate in zip(GRADS, RATES):
-        optimizer.update(params, np.array(grad), state, rate)
+        optimizer.update(np.array(grad), state, params, rate)
     return params
 
 
@@ -163,7 +170,8 @@ def _check_optimizer_contract(make_optimizer, rate):
     rng = np.random.RandomState(0)
 
     # update moves the caller's array in place, through a view of a larger
-    # vector (as the network's flat parameters), and leaves grad alone
+    # vector (as the network's flat parameters), leaves grad alone, and
+    # returns the state it advanced
     buffer = rng.normal(size=8)
     params = buffer[2:7]
     outside = np.concatenate([buffer[:2], buffer[7:]])
@@ -171,18 +179,29 @@ def _check_optimizer_contract(make_optimizer, rate):
     grad_before, params_before = grad.copy(), params.copy()
     optimizer = make_optimizer()
     state = optimizer.init(params)
-    assert optimizer.update(params, grad, state, rate) is None
+    assert optimizer.update(grad, state, params, rate) is state
     assert np.shares_memory(params, buffer)
     assert not np.allclose(buffer[2:7], params_before)
     np.testing.assert_array_equal(np.concatenate([buffer[:2], buffer[7:]]), outside)
     np.testing.assert_array_equal(grad, grad_before)
 
-    # the state is plain data: a dict of arrays shaped like params, and numbers
+    # every piece of state is in the state: update keeps nothing on the optimizer
+    optimizer = make_optimizer()
+    attributes = dict(vars(optimizer))
+    state = optimizer.init(params)
+    for _ in range(2):
+        optimizer.update(rng.normal(size=5), state, params, rate)
+    assert vars(optimizer) == attributes
+
+    # the state's plain form is a dict of arrays shaped like params, and numbers
     for dtype in (np.float64, np.float32):
         params = np.ones(5, dtype=dtype)
         state = make_optimizer().init(params)
-        assert isinstance(state, dict)
-        for key, value in state.items():
+        arrays = [v for v in vars(state).values() if isinstance(v, np.ndarray)]
+        assert all(not np.shares_memory(a, b) for a, b in itertools.combinations(arrays, 2))
+        saved = state.to_dict()
+        assert isinstance(saved, dict)
+        for key, value in saved.items():
             assert isinstance(key, str)
             if isinstance(value, np.ndarray):
                 assert value.shape == params.shape
@@ -191,15 +210,19 @@ def _check_optimizer_contract(make_optimizer, rate):
             else:
                 assert isinstance(value, numbers.Number), (key, type(value))
 
-    # ... so a pickled state continues exactly as the original
+    # ... so a pickled plain state, loaded into a fresh one, continues exactly
+    # as the original (the scratch it leaves out carries nothing)
     params = rng.normal(size=5)
     optimizer = make_optimizer()
     state = optimizer.init(params)
-    optimizer.update(params, rng.normal(size=5), state, rate)
-    restored_params, restored_state = params.copy(), pickle.loads(pickle.dumps(state))
-    grad = rng.normal(size=5)
-    optimizer.update(params, grad, state, rate)
-    make_optimizer().update(restored_params, grad, restored_state, rate)
+    optimizer.update(rng.normal(size=5), state, params, rate)
+    restored_params = params.copy()
+    restored_state = optimizer.init(restored_params)
+    restored_state.load(pickle.loads(pickle.dumps(state.to_dict())))
+    for _ in range(2):
+        grad = rng.normal(size=5)
+        optimizer.update(grad, state, params, rate)
+        make_optimizer().update(grad, restored_state, restored_params, rate)
     np.testing.assert_array_equal(restored_params, params)
 
     # a zero gradient from a fresh state is no step at all
@@ -208,7 +231,7 @@ def _check_optimizer_contract(make_optimizer, rate):
     optimizer = make_optimizer()
     state = optimizer.init(params)
     for _ in range(3):
-        optimizer.update(params, np.zeros(5), state, rate)
+        optimizer.update(np.zeros(5), state, params, rate)
     np.testing.assert_array_equal(params, before)
 
     # minimizing 0.5 ||x - c||^2 (gradient x - c) approaches c
@@ -217,8 +240,34 @@ def _check_optimizer_contract(make_optimizer, rate):
     optimizer = make_optimizer()
     state = optimizer.init(x)
     for _ in range(1000):
-        optimizer.update(x, x - target, state, rate)
+        optimizer.update(x - target, state, x, rate)
     assert np.linalg.norm(x - target) < 1e-3 * np.linalg.norm(target)
+
+    if compiled._kernels is not None:
+        _check_compiled_update(make_optimizer, rate)
+
+
+def _check_compiled_update(make_optimizer, rate):
+    """The compiled step is the numpy step (within the kernels' tolerance),
+    on the same state type, and keeps nothing on the optimizer either."""
+    for dtype, tolerance in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        rng = np.random.RandomState(1)
+        optimizer = make_optimizer()
+        attributes = dict(vars(optimizer))
+        update = optimizer.compiled_update(compiled._kernels)
+        start = rng.normal(size=50).astype(dtype)
+        a, b = start.copy(), start.copy()
+        state_a, state_b = optimizer.init(a), optimizer.init(b)
+        for scale in (1.0, 0.3, 2.0):
+            grad = rng.normal(size=50).astype(dtype)
+            optimizer.update(grad, state_a, a, rate * scale)
+            assert update(grad, state_b, b, rate * scale) is state_b
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
+        saved_a, saved_b = state_a.to_dict(), state_b.to_dict()
+        assert saved_a.keys() == saved_b.keys()
+        for key in saved_a:
+            np.testing.assert_allclose(saved_b[key], saved_a[key], rtol=tolerance)
+        assert vars(optimizer) == attributes
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -339,7 +388,7 @@ def test_estimator_step_is_the_optimizer_step_with_its_hyperparameters(solver):
     net, params, grad = _initial_params_and_gradient(*_regression_data())
     cls = OPTIMIZERS[solver]
     optimizer = cls(**{name: hyper[name] for name in cls.hyperparameters})
-    optimizer.update(params, grad, optimizer.init(params), lr)
+    optimizer.update(grad, optimizer.init(params), params, lr)
     np.testing.assert_allclose(net.pack(coefs, intercepts, np.float64), params, rtol=1e-12)
 
 
@@ -360,17 +409,10 @@ def test_trainer_decays_by_each_steps_own_rate():
         expected -= rate * ws.grad
 
     params = params0.copy()
-    optimizer = SGD(momentum=0.0)
-    step = Step(
-        net,
-        net.workspace(half, params),
-        optimizer,
-        update_transforms(
-            "sgd", net.n_coef, params.dtype, weight_decay=weight_decay, alpha=0.0, l1_ratio=0.0
-        ),
-    )
+    chain = make_chain(SGD(momentum=0.0), param_groups(net), weight_decay=weight_decay)
+    step = Step(net, net.workspace(half, params), chain)
     state = TrainingState(
-        "sgd", params.size, False, rates[0], optimizer.init(params), StoppingState.new(False)
+        "sgd", params.size, False, rates[0], chain.init(params), StoppingState.new(False)
     )
     config = TrainingConfig(
         step=step,
@@ -384,3 +426,128 @@ def test_trainer_decays_by_each_steps_own_rate():
     assert outcome.n_iter == 1 and state.step == 2
     np.testing.assert_allclose(params, expected, rtol=1e-12)
     assert state.fitted_attributes()["history_"]["learning_rate"] == [pytest.approx(np.mean(rates))]
+
+
+# --- the update chain ------------------------------------------------------------
+
+# a dense network's layout: decayed weights first, then the biases
+DENSE = [(slice(0, 6), True, 1.0), (slice(6, 8), False, 1.0)]
+
+
+def _steps(chain, params, n=3, seed=0, rate=0.05):
+    rng = np.random.RandomState(seed)
+    state = chain.init(params)
+    for i in range(n):
+        chain.update(rng.normal(size=params.size), state, params, rate * (1 + i))
+    return state
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_chain_without_transforms_is_the_optimizer_step(name):
+    # weight_decay is not a link for optimizers that do not take it decoupled
+    decay = 0.0 if OPTIMIZERS[name].decoupled_decay else 0.3
+    chain = make_chain(OPTIMIZERS[name](), DENSE, weight_decay=decay)
+    assert chain.before == chain.after == ()
+    start = np.random.RandomState(1).normal(size=8)
+    chained, bare = start.copy(), start.copy()
+    _steps(chain, chained)
+    optimizer, rng = OPTIMIZERS[name](), np.random.RandomState(0)
+    state = optimizer.init(bare)
+    for i in range(3):
+        optimizer.update(rng.normal(size=8), state, bare, 0.05 * (1 + i))
+    np.testing.assert_array_equal(chained, bare)
+
+
+@pytest.mark.parametrize(
+    "settings, groups, before, after",
+    [
+        ({"max_grad_norm": 1.0}, DENSE, ["gradient_clip"], []),
+        ({"weight_decay": 0.1}, DENSE, ["weight_decay"], []),
+        ({"l1": True}, DENSE, [], ["l1_zero_clip"]),
+        ({}, [(slice(0, 6), True, 1.0), (slice(6, 8), False, 0.5)], [], ["group_rates"]),
+        (
+            {"max_grad_norm": 1.0, "weight_decay": 0.1, "l1": True},
+            [(slice(0, 6), True, 2.0), (slice(6, 8), False, 1.0)],
+            ["gradient_clip", "weight_decay"],
+            ["group_rates", "l1_zero_clip"],
+        ),
+    ],
+)
+def test_make_chain_declares_the_links_and_their_order(settings, groups, before, after):
+    chain = make_chain(SGD(), groups, **settings)
+    assert [link.name for link in chain.before] == before
+    assert [link.name for link in chain.after] == after
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_groups_rate_factor_gives_the_step_at_the_scaled_rate(case):
+    # every optimizer's step is proportional to its rate, so a group with
+    # factor f moves as the same optimizer run at f * rate would move it
+    name, kwargs = CASES[case]
+    groups = [(slice(0, 3), True, 0.25), (slice(3, 6), True, 1.0), (slice(6, 8), False, 3.0)]
+    weight_decay = 0.2 if OPTIMIZERS[name].decoupled_decay else 0.0
+    start = np.random.RandomState(1).normal(size=8)
+    params = start.copy()
+    _steps(make_chain(OPTIMIZERS[name](**kwargs), groups, weight_decay=weight_decay), params)
+    for where, decay, factor in groups:
+        alone = start.copy()
+        whole = [(slice(0, 8), decay, 1.0)]
+        chain = make_chain(OPTIMIZERS[name](**kwargs), whole, weight_decay=weight_decay)
+        _steps(chain, alone, rate=0.05 * factor)
+        np.testing.assert_allclose(params[where], alone[where], rtol=1e-12, atol=1e-15)
+
+
+def test_decay_and_zero_clipping_leave_groups_without_decay_alone():
+    groups = [(slice(0, 3), True, 1.0), (slice(3, 5), False, 1.0), (slice(5, 8), True, 1.0)]
+    decayed = np.r_[0:3, 5:8]
+    rate, weight_decay = 0.1, 0.5
+    chain = make_chain(SGD(momentum=0.0), groups, weight_decay=weight_decay, l1=True)
+    start = np.array([1.0, -1.0, 0.5, 2.0, -2.0, 0.25, -0.5, 1.5])
+    # a zero gradient: only the decay moves the parameters
+    params = start.copy()
+    chain.update(np.zeros(8), chain.init(params), params, rate)
+    expected = start.copy()
+    expected[decayed] *= 1 - rate * weight_decay
+    np.testing.assert_array_equal(params, expected)
+    # a step that carries every parameter across zero clips the decayed ones only
+    params = start.copy()
+    chain.update(start * 2 / rate, chain.init(params), params, rate)
+    assert (params[decayed] == 0).all()
+    assert (np.sign(params[3:5]) == -np.sign(start[3:5])).all()
+
+
+def test_the_clipped_count_lives_in_the_state_and_is_checkpointed():
+    params = np.ones(8)
+    chain = make_chain(Adam(), DENSE, max_grad_norm=0.1)
+    clip = chain.before[0]
+    attributes = dict(vars(clip))
+    state = chain.init(params)
+    for _ in range(2):
+        chain.update(np.full(8, 10.0), state, params, 0.01)
+    assert vars(clip) == attributes
+    assert state.to_dict()["gradient_clip"] == {"clipped": 2}
+    training = TrainingState("adam", 8, False, 0.01, state, StoppingState.new(False))
+    checkpoint = Checkpoint(params, training)
+    chain.update(np.full(8, 10.0), state, params, 0.01)
+    checkpoint.restore(params, training)
+    assert chain.take_clipped(state) == 2 and chain.take_clipped(state) == 0
+
+
+def test_a_chain_restores_an_optimizer_state_saved_before_the_chain():
+    # skmlp saved the optimizer's own fields as the whole optimizer state
+    params = np.random.RandomState(0).normal(size=8)
+    old = Adam()
+    saved = old.init(params)
+    for _ in range(2):
+        old.update(np.ones(8), saved, params.copy(), 0.1)
+    chain = make_chain(Adam(), DENSE, max_grad_norm=1.0, l1=True)
+    state = chain.restore(pickle.loads(pickle.dumps(saved.to_dict())), params)
+    assert state.optimizer.t == 2
+    np.testing.assert_array_equal(state.optimizer.m, saved.m)
+    assert state.transforms["gradient_clip"].clipped == 0
+    # what it saves: the optimizer's fields as before, a transform's under its
+    # name, and no scratch (zero-clipping keeps none but scratch)
+    assert set(state.to_dict()) == {"t", "m", "v", "gradient_clip"}
+    # a transform the chain no longer has is dropped
+    plain = make_chain(Adam(), DENSE).restore(state.to_dict(), params)
+    assert plain.transforms == {} and plain.optimizer.t == 2

@@ -115,6 +115,28 @@ def test_skops_keeps_partial_fit_state(data, tmp_path):
     _assert_same_predictions(est, loaded, X)
 
 
+@pytest.mark.parametrize("saved_before_the_chain", [False, True])
+def test_skops_keeps_the_update_chains_state(data, tmp_path, saved_before_the_chain):
+    # the optimizer's fields, and each transform's under its name; skmlp
+    # saved the optimizer's fields only before the update chain
+    X, targets = data
+    y = targets["multiclass"]
+    settings = dict(solver="adamw", weight_decay=0.1, max_grad_norm=0.5, l1_ratio=0.5)
+    est = _fitted(data, "multiclass", warm_start=True, **settings)
+    saved = est._train_state["optimizer"]
+    assert set(saved) == {"t", "m", "v", "gradient_clip"}
+    if saved_before_the_chain:
+        del saved["gradient_clip"]
+    loaded = _skops_round_trip(est, tmp_path)
+    est.fit(X, y)
+    loaded.fit(X, y)
+    for a, b in zip(est.coefs_ + est.intercepts_, loaded.coefs_ + loaded.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    for key in ("train_loss", "learning_rate", "clipped"):
+        assert est.history_[key] == loaded.history_[key]
+    assert sum(est.history_["clipped"]) > 0
+
+
 def test_skops_pipeline_needs_only_the_estimator_class(data, tmp_path):
     X, targets = data
     mlp = MLPClassifier((5,), max_iter=5, random_state=0)
