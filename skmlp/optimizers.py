@@ -653,14 +653,15 @@ class Chain:
         return count
 
 
-def _runs(groups, keep, value) -> list:
-    """``(slice, value(group))`` of the groups that ``keep``, adjacent slices
-    of equal value merged (so the dense network's weights are one run)."""
+def _runs(groups, value) -> list:
+    """``(slice, value(decay, lr_factor))`` for each group whose value is not
+    None, adjacent slices of equal value merged (so that the dense network's
+    weights are one run)."""
     runs = []
     for where, decay, lr_factor in groups:
-        if not keep(decay, lr_factor):
-            continue
         v = value(decay, lr_factor)
+        if v is None:
+            continue
         if runs and runs[-1][0].stop == where.start and runs[-1][1] == v:
             runs[-1] = (slice(runs[-1][0].start, where.stop), v)
         else:
@@ -710,12 +711,12 @@ def make_chain(
     if max_grad_norm is not None:
         before.append(GradientClip(max_grad_norm))
     if weight_decay > 0.0 and optimizer.decoupled_decay:
-        runs = _runs(groups, lambda decay, f: decay, lambda decay, f: weight_decay * f)
-        before.append(DecoupledWeightDecay(runs))
-    rates = _runs(groups, lambda decay, f: f != 1.0, lambda decay, f: f)
+        decays = _runs(groups, lambda decay, f: weight_decay * f if decay else None)
+        before.append(DecoupledWeightDecay(decays))
+    rates = _runs(groups, lambda decay, f: None if f == 1.0 else f)
     if rates:
         after.append(GroupRates(rates))
     if l1:
-        runs = _runs(groups, lambda decay, f: decay, lambda decay, f: None)
-        after.append(L1ZeroClip([where for where, _ in runs]))
+        penalized = _runs(groups, lambda decay, f: True if decay else None)
+        after.append(L1ZeroClip([where for where, _ in penalized]))
     return Chain(optimizer, before, after, kernels)

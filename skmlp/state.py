@@ -17,11 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .stopping import LossMemory, ScoreMemory
+
+if TYPE_CHECKING:
+    from .optimizers import ChainState
 
 __all__ = [
     "HISTORY_KEYS",
@@ -144,7 +147,7 @@ class TrainingState:
     n_params: int
     early_stopping: bool
     learning_rate_init: float
-    optimizer: object
+    optimizer: ChainState | dict
     stopping: LossMemory | ScoreMemory
     step: int = 0
     schedule_start: int = 0
