@@ -57,7 +57,7 @@ def profile(dtype, repeats: int = 3) -> dict:
     def step(idx):
         gather(idx)
         net.loss_and_grad(ws, Xb, Yb, None, ALPHA)
-        opt.update(params, ws.grad, state, 1e-3)
+        opt.update(ws.grad, state, params, 1e-3)
 
     def matmuls(idx):
         a = Xb
@@ -99,7 +99,7 @@ def profile(dtype, repeats: int = 3) -> dict:
         ws.grad[: net.n_coef] += ws.penalty_work
 
     def optimizer(idx):
-        opt.update(params, ws.grad, state, 1e-3)
+        opt.update(ws.grad, state, params, 1e-3)
 
     parts = {
         "matrix multiplies": matmuls,
@@ -133,7 +133,7 @@ def _compiled_epoch(net, params, opt, X, Y, batches, repeats):
     dtype = params.dtype
     ws = net.workspace(BATCH, params.copy())
     fast = compiled.CompiledStep(net, ws, BATCH)
-    update = compiled.fast_update(opt)
+    update = opt.compiled_update(compiled._kernels)
     state = opt.init(ws.params)
     Yf = Y.astype(dtype)
     Xb, Yb = np.empty((BATCH, X.shape[1]), dtype), np.empty((BATCH, K), dtype)
@@ -142,7 +142,7 @@ def _compiled_epoch(net, params, opt, X, Y, batches, repeats):
         np.take(X, idx, axis=0, out=Xb[: len(idx)])
         np.take(Yf, idx, axis=0, out=Yb[: len(idx)])
         fast.loss_and_grad(Xb[: len(idx)], Yb[: len(idx)], None, ALPHA, 0.0)
-        update(ws.params, ws.grad, state, 1e-3)
+        update(ws.grad, state, ws.params, 1e-3)
 
     step(batches[0])
     return min(_time(step, batches) for _ in range(repeats))

@@ -13,7 +13,7 @@ import pytest
 
 from skmlp.hooks import EpochEnd, EpochHook
 from skmlp.network import Network
-from skmlp.optimizers import SGD
+from skmlp.optimizers import SGD, make_chain
 from skmlp.state import EpochRecord, StoppingState, TrainingState
 from skmlp.stopping import (
     REDUCE,
@@ -31,6 +31,7 @@ from skmlp.trainer import (
     TrainingData,
     Validation,
     VerboseLine,
+    param_groups,
     run_stochastic,
 )
 
@@ -75,10 +76,10 @@ def _problem(seed=0, n=60):
 def _run(rule, log, max_iter=4, interrupt=None, rate=0.01):
     """Train with spies around the validation, the rule and two reporters."""
     net, params, train, held_out = _problem()
-    optimizer = SGD(momentum=0.0)
-    step = Step(net, net.workspace(10, params), optimizer)
+    chain = make_chain(SGD(momentum=0.0), param_groups(net))
+    step = Step(net, net.workspace(10, params), chain)
     state = TrainingState(
-        "sgd", params.size, True, rate, optimizer.init(params), StoppingState.new(True)
+        "sgd", params.size, True, rate, chain.init(params), StoppingState.new(True)
     )
     interrupt_at = dict(interrupt or {})
     hooks = {
@@ -152,9 +153,9 @@ def test_a_stop_flag_set_by_a_reporter_ends_training_after_that_epoch():
             epoch.stop = epoch.n_iter == 2
 
     net, params, train, _ = _problem()
-    optimizer = SGD(momentum=0.0)
+    chain = make_chain(SGD(momentum=0.0), param_groups(net))
     config = TrainingConfig(
-        step=Step(net, net.workspace(10, params), optimizer),
+        step=Step(net, net.workspace(10, params), chain),
         schedule=lambda step, t: 0.01,
         stopping=TrainingLossRule(tol=0.0, patience=np.inf),
         batch_size=10,
@@ -162,7 +163,7 @@ def test_a_stop_flag_set_by_a_reporter_ends_training_after_that_epoch():
         reporters=[StopAtTwo()],
     )
     state = TrainingState(
-        "sgd", params.size, False, 0.01, optimizer.init(params), StoppingState.new(False)
+        "sgd", params.size, False, 0.01, chain.init(params), StoppingState.new(False)
     )
     outcome = run_stochastic(config, state, params, train, np.random.RandomState(0))
     assert (outcome.stop_reason, outcome.n_iter, len(state.records)) == ("callback", 2, 2)
