@@ -15,12 +15,17 @@ counted), so the difference is what the float32 copy costs::
 from __future__ import annotations
 
 import argparse
+import sys
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+# the skmlp of this checkout, not one installed in the environment: python
+# puts benchmarks/ first on the path, so a plain import would find the latter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from skmlp import MLPRegressor
 
 

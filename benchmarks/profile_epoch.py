@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+# the skmlp of this checkout, not one installed in the environment: python
+# puts benchmarks/ first on the path, so a plain import would find the latter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from skmlp.network import Network
 from skmlp.optimizers import Adam
 

@@ -29,10 +29,12 @@ import math
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 import warnings
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import sklearn
@@ -45,6 +47,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+# the skmlp of this checkout, not one installed in the environment: python
+# puts benchmarks/ first on the path, so a plain import would find the latter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import skmlp
 import skmlp.compiled as compiled
 
@@ -463,8 +468,9 @@ def main(argv=None):
     )
     print(f"BLAS: {'; '.join(blas)}")
     print(
-        f"skmlp engine: {compiled.active_engine()}; 'skmlp' rows apply skmlp's BLAS thread "
-        "policy (one thread for batch-sized products), 'all BLAS threads' rows do not"
+        f"skmlp from {Path(skmlp.__file__).parent}, engine: {compiled.active_engine()}; "
+        "'skmlp' rows apply skmlp's BLAS thread policy (one thread for batch-sized "
+        "products on a busy machine), 'all BLAS threads' rows do not"
     )
     peaks = {name: matmul_peak(np.dtype(name)) for name in ("float64", "float32")}
     print(
