@@ -59,6 +59,7 @@ from .initializers import INITIALIZERS
 __all__ = [
     "LAYERS",
     "Dense",
+    "DenseNTP",
     "Layer",
     "ParamBlock",
     "PBLDEmbedding",
@@ -334,6 +335,110 @@ class Scale(Layer):
 
     def output_bound(self, params: tuple, bound: float, limit: float) -> float:
         return bound * float(np.max(np.abs(params[0]), initial=0.0))
+
+
+class DenseNTP(Dense):
+    """:class:`Dense` in the neural-tangent parametrization, with RealMLP's
+    data-dependent initialization: ``z = a W / sqrt(n_in) + b``, then the
+    activation and dropout.
+
+    Initialized from the data (``init`` sees the layer's inputs ``a``), ``W``
+    is drawn ``N(0, 1)`` and each column divided by the standard deviation of
+    its pre-activation ``a W / sqrt(n_in)`` over the data, so that every unit's
+    pre-activation has unit variance; each bias is minus a random convex
+    combination of 5 data rows' pre-activations (weights ``E_i / sum E``,
+    ``E_i ~ Exp(1)``): the unit's kink lies inside the data's range (pytabkit's
+    ``weight_init_mode='std'`` and ``bias_init_mode='he+5'``). Without data,
+    ``W ~ N(0, 1)`` and ``b = 0``. The ``method`` given to ``init`` is unused.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    activation : str or None, default=None
+        As :class:`Dense`'s. RealMLP follows it with a
+        :class:`ParametricActivation` instead.
+    dropout : float, default=0.0
+        As :class:`Dense`'s.
+    bias_lr_factor : float, default=0.1
+        The biases' learning-rate factor (RealMLP-TD's ``bias_lr_factor``).
+
+    Its blocks are ``coef`` (``(n_in, n_out)``, group ``'weights'``,
+    decayed) and ``intercept`` (``(n_out,)``, group ``'biases'``, not decayed,
+    as RealMLP-TD's ``bias_wd_factor=0``).
+
+    References
+    ----------
+    Jacot, Gabriel and Hongler, "Neural Tangent Kernel", NeurIPS 2018 (the
+    parametrization); Holzmüller, Grinsztajn and Steinwart, "Better by
+    Default", NeurIPS 2024, and pytabkit's ``WeightFitter`` and
+    ``BiasFitter.heplus_bias``.
+    """
+
+    kind = "dense_ntp"
+    uses_data = True
+    n_simplex = 5  # data rows per initial bias
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        activation: str | None = None,
+        dropout: float = 0.0,
+        bias_lr_factor: float = 0.1,
+    ):
+        super().__init__(n_in, n_out, activation, dropout)
+        self.gain = 1.0 / math.sqrt(self.n_in)
+        self.bias_lr_factor = float(bias_lr_factor)
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        return (
+            ParamBlock("coef", (self.n_in, self.n_out), "weights", decay=True),
+            ParamBlock("intercept", (self.n_out,), "biases", lr_factor=self.bias_lr_factor),
+        )
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        coef, intercept = params
+        weights = rng.standard_normal((self.n_in, self.n_out))
+        bias = np.zeros(self.n_out)
+        if inputs is not None:
+            pre = _dense(inputs).astype(np.float64) @ weights
+            pre *= self.gain
+            std = np.std(pre, axis=0)
+            positive = std > 0.0
+            weights[:, positive] /= std[positive]
+            pre[:, positive] /= std[positive]
+            shape = (self.n_out, self.n_simplex)
+            rows = rng.randint(0, pre.shape[0], size=shape)
+            mix = rng.standard_exponential(shape)
+            mix /= np.add.reduce(mix, axis=1, keepdims=True)
+            picked = pre[rows, np.arange(self.n_out)[:, None]]
+            bias = -np.add.reduce(picked * mix, axis=1)
+        coef[...], intercept[...] = weights, bias
+
+    def buffers(self, batch_size: int, dtype, training: bool) -> dict:
+        # W / sqrt(n_in), computed once per forward pass
+        scaled = np.empty((self.n_in, self.n_out), dtype=dtype)
+        return {**super().buffers(batch_size, dtype, training), "scaled_coef": scaled}
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(dense_plan, scaled_coef)``: :meth:`Dense.plan`'s, and the buffer
+        of the scaled weights."""
+        return super().plan(buffers, m, work), buffers["scaled_coef"]
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        dense_plan, scaled = plan
+        np.multiply(params[0], self.gain, out=scaled)
+        return super().forward((scaled, params[1]), dense_plan, a, training)
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        dense_plan, scaled = plan  # still the forward pass's
+        super().backward((scaled, params[1]), grads, dense_plan, a, d_in)
+        coef_grad = grads[0]
+        coef_grad *= self.gain
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        return super().output_bound((params[0] * self.gain, params[1]), bound, limit)
 
 
 def _dense(a) -> np.ndarray:
@@ -951,6 +1056,7 @@ def _bin_maps(edges: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
 LAYERS: dict[str, type[Layer]] = {
     "dense": Dense,
     "scale": Scale,
+    "dense_ntp": DenseNTP,
     "parametric_activation": ParametricActivation,
     "pbld_embedding": PBLDEmbedding,
     "periodic_embedding": PeriodicEmbedding,

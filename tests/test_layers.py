@@ -17,6 +17,7 @@ from skmlp.initializers import INITIALIZERS
 from skmlp.layers import (
     LAYERS,
     Dense,
+    DenseNTP,
     ParametricActivation,
     PBLDEmbedding,
     PeriodicEmbedding,
@@ -38,6 +39,11 @@ CASES = {
     "scale": {
         "lr_factor": lambda n: Scale(n, lr_factor=6.0),
         "data_init": lambda n: Scale(n, data_init=True),
+    },
+    "dense_ntp": {
+        "linear": lambda n: DenseNTP(n, N_OUT),
+        "tanh_dropout": lambda n: DenseNTP(n, N_OUT, "tanh", dropout=0.3),
+        "gelu": lambda n: DenseNTP(n, N_OUT, "gelu", bias_lr_factor=1.0),
     },
     "parametric_activation": {
         "selu": lambda n: ParametricActivation(n, "selu"),
@@ -431,3 +437,33 @@ def test_piecewise_linear_gradient_with_repeated_quantiles():
     ws = _workspace(net, params, N_ROWS)
     analytic, numeric = gradient_and_central_difference(net, ws, X, Y, None, 0.3)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_dense_ntp_is_dense_with_weights_over_root_fan_in():
+    X = np.random.RandomState(0).normal(size=(20, N_IN))
+    ntp = DenseNTP(N_IN, 6, "tanh")
+    net, params, (coef, intercept) = _params_of(ntp, X)
+    plain = Network.from_layers([Dense(N_IN, 6, "tanh")], "squared_error")
+    expected = plain.predict(plain.pack([coef / np.sqrt(N_IN)], [intercept], np.float64), X)
+    np.testing.assert_allclose(net.predict(params, X), expected, rtol=1e-12)
+    weights, biases = ntp.blocks()
+    assert (weights.decay, weights.lr_factor, biases.decay, biases.lr_factor) == (
+        True,
+        1,
+        False,
+        0.1,
+    )
+
+
+def test_dense_ntp_data_init_gives_unit_variance_and_biases_inside_the_data():
+    X = np.random.RandomState(0).normal(5.0, [0.1, 1.0, 10.0, 100.0], size=(300, N_IN))
+    net, params, (coef, intercept) = _params_of(DenseNTP(N_IN, 50), X)
+    pre = X @ coef / np.sqrt(N_IN)  # the pre-activations without the bias
+    np.testing.assert_allclose(np.std(pre, axis=0), 1.0, rtol=1e-10)
+    assert np.all(pre.min(axis=0) <= -intercept) and np.all(-intercept <= pre.max(axis=0))
+    # so every unit's kink is crossed by the data: z = pre + b changes sign
+    z = net.predict(params, X)
+    assert np.all((z.min(axis=0) <= 0) & (z.max(axis=0) >= 0))
+    # and without data: N(0, 1) weights, zero biases
+    _, _, (coef, intercept) = _params_of(DenseNTP(N_IN, 400), None)
+    assert abs(np.std(coef) - 1.0) < 0.03 and not intercept.any()
