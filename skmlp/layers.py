@@ -60,6 +60,8 @@ __all__ = [
     "LAYERS",
     "Dense",
     "DenseNTP",
+    "EnsembleHead",
+    "EnsembleInput",
     "Layer",
     "ParamBlock",
     "PBLDEmbedding",
@@ -67,6 +69,7 @@ __all__ = [
     "PeriodicEmbedding",
     "PiecewiseLinearEmbedding",
     "Scale",
+    "Shared",
     "dense_layers",
 ]
 
@@ -1053,6 +1056,264 @@ def _bin_maps(edges: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     return slopes, offsets
 
 
+# --- ensembles -------------------------------------------------------------
+class EnsembleInput(Layer):
+    """The input adapter of a TabM-mini ensemble: member ``j`` sees ``x * r_j``
+    (element-wise), ``r_j`` its own learnable vector.
+
+    Parameters
+    ----------
+    n : int
+        The input width.
+    n_members : int
+        ``k``, the number of members. The output has ``k * n`` columns.
+    init : {'random-signs', 'ones', 'normal'}, default='random-signs'
+        How ``r`` starts: each entry ``+-1`` with equal probability (TabM's),
+        1 (the members then differ only by their heads), or ``N(0, 1)``.
+
+    Its one block is ``adapters`` (``(k, n)``, group ``'adapters'``, not
+    decayed).
+
+    Notes
+    -----
+    The layout of an ensemble's batches, which :class:`Shared` and
+    :class:`EnsembleHead` share:
+
+    The ``k`` members travel side by side in every row: a layer of width
+    ``w`` per member has ``k * w`` columns, member ``j``'s values in columns
+    ``j * w`` to ``(j + 1) * w``. An ``(m, k * w)`` batch is then, without a
+    copy, the ``(m * k, w)`` batch of every (sample, member) pair, row-major:
+    row ``i * k + j`` is member ``j`` on sample ``i``. :class:`Shared` layers
+    run on that view, so the members share their parameters and their
+    gradients add up. The network keeps one row per sample throughout (its
+    buffers, dropout masks and sample weights stay per sample); dropout
+    draws each member's units independently.
+
+    References
+    ----------
+    Gorishniy, Kotelnikov and Babenko, "TabM: Advancing Tabular Deep
+    Learning with Parameter-Efficient Ensembling", ICLR 2025 (TabM-mini,
+    its ``init_random_signs_``).
+    """
+
+    kind = "ensemble_input"
+
+    def __init__(self, n: int, n_members: int, init: str = "random-signs"):
+        if int(n_members) < 1:
+            raise ValueError(f"n_members must be at least 1; got {n_members!r}.")
+        if init not in ("random-signs", "ones", "normal"):
+            raise ValueError(f"init must be 'random-signs', 'ones' or 'normal'; got {init!r}.")
+        self.n_in, self.n_members, self.init_method = int(n), int(n_members), init
+        self.n_out = self.n_in * self.n_members
+
+    def _describe(self) -> dict:
+        return {"n": self.n_in, "n_members": self.n_members, "init": self.init_method}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        return (ParamBlock("adapters", (self.n_members, self.n_in), "adapters"),)
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        (adapters,) = params
+        shape = adapters.shape
+        if self.init_method == "random-signs":
+            adapters[...] = 2.0 * rng.randint(0, 2, size=shape) - 1.0
+        elif self.init_method == "normal":
+            adapters[...] = rng.standard_normal(shape)
+        else:
+            adapters[...] = 1.0
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out3, delta3, work3)``: ``(m, k, n)`` views."""
+        shape = (m, self.n_members, self.n_in)
+        delta = buffers["delta"]
+        return (
+            buffers["out"][:m].reshape(shape),
+            None if delta is None else delta[:m].reshape(shape),
+            work[: m * self.n_out].reshape(shape),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        out3 = plan[0]
+        np.multiply(_dense(a)[:, None, :], params[0], out=out3)
+        return out3.reshape(out3.shape[0], self.n_out)
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        _, delta3, work = plan
+        np.multiply(delta3, _dense(a)[:, None, :], out=work)
+        np.add.reduce(work, axis=0, out=grads[0])
+        if d_in is not None:
+            np.multiply(delta3, params[0], out=work)
+            np.add.reduce(work, axis=1, out=d_in)
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        return bound * float(np.max(np.abs(params[0].astype(np.float64)), initial=0.0))
+
+
+class Shared(Layer):
+    """Any layer run on every member of an ensemble with the same parameters
+    (the shared backbone of TabM-mini).
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer each member applies; its widths are per member.
+    n_members : int
+        ``k``. The wrapper takes ``k * layer.n_in`` columns and gives ``k *
+        layer.n_out``.
+
+    Its blocks are ``layer``'s; so are its dropout rate and whether it
+    initializes from the data (it sees every member's inputs as rows).
+
+    The batch layout is :class:`EnsembleInput`'s.
+    """
+
+    kind = "shared"
+
+    def __init__(self, layer: Layer, n_members: int):
+        if int(n_members) < 1:
+            raise ValueError(f"n_members must be at least 1; got {n_members!r}.")
+        self.layer, self.n_members = layer, int(n_members)
+        self.n_in, self.n_out = layer.n_in * self.n_members, layer.n_out * self.n_members
+        self.dropout, self.uses_data = layer.dropout, layer.uses_data
+
+    def _describe(self) -> dict:
+        return {"layer": self.layer, "n_members": self.n_members}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        return self.layer.blocks()
+
+    def _rows(self, a, m: int):
+        return _dense(a).reshape(m * self.n_members, -1)
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        rows = None if inputs is None else self._rows(inputs, inputs.shape[0])
+        self.layer.init(rng, params, rows, method)
+
+    def buffers(self, batch_size: int, dtype, training: bool) -> dict:
+        """The layer's own buffers for ``k`` times the rows; its mask (the
+        rows' masks side by side) also as ``"mask"``, for the network to draw."""
+        inner = self.layer.buffers(batch_size * self.n_members, dtype, training)
+        mask = inner.get("mask")
+        shared = {"inner": inner}
+        if mask is not None:
+            shared["mask"] = mask.reshape(batch_size, self.n_out)
+        return shared
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(m, layer_plan)``: the layer's plan for the ``m * k`` rows."""
+        rows = m * self.n_members
+        delta = buffers["delta"]
+        inner = {
+            **buffers["inner"],
+            "out": buffers["out"][:m].reshape(rows, self.layer.n_out),
+            "delta": None if delta is None else delta[:m].reshape(rows, self.layer.n_out),
+        }
+        return m, self.layer.plan(inner, rows, work)
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        m, inner = plan
+        out = self.layer.forward(params, inner, self._rows(a, m), training)
+        return out.reshape(m, self.n_out)
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        m, inner = plan
+        d_rows = None if d_in is None else d_in.reshape(m * self.n_members, self.layer.n_in)
+        self.layer.backward(params, grads, inner, self._rows(a, m), d_rows)
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        return self.layer.output_bound(params, bound, limit)
+
+
+class EnsembleHead(Layer):
+    """The members' own linear output layers: member ``j`` maps its ``n_in``
+    values to ``n_out`` raw outputs with its own ``W_j`` and ``b_j``.
+
+    The output holds every member's raw outputs side by side (``k * n_out``
+    columns); the training loss is the mean of the members' losses, which
+    is the loss of the ``(m * k, n_out)`` view against each target row
+    repeated ``k`` times (with each sample weight repeated too), and a
+    prediction averages the members, after the link (probabilities) for a
+    classifier.
+
+    Parameters
+    ----------
+    n_in : int
+        The input width per member (the layer takes ``k * n_in`` columns).
+    n_out : int
+        The outputs per member.
+    n_members : int
+        ``k``.
+
+    Its blocks are ``coef`` (``(k, n_in, n_out)``, group ``'weights'``,
+    decayed) and ``intercept`` (``(k, n_out)``, group ``'biases'``), drawn
+    from ``U(-1/sqrt(n_in), 1/sqrt(n_in))`` as TabM's ``LinearEnsemble``
+    (PyTorch's ``nn.Linear`` default).
+
+    The batch layout is :class:`EnsembleInput`'s.
+    """
+
+    kind = "ensemble_head"
+
+    def __init__(self, n_in: int, n_out: int, n_members: int):
+        if int(n_members) < 1:
+            raise ValueError(f"n_members must be at least 1; got {n_members!r}.")
+        self.n_members, self.width_in, self.width_out = int(n_members), int(n_in), int(n_out)
+        self.n_in, self.n_out = self.width_in * self.n_members, self.width_out * self.n_members
+
+    def _describe(self) -> dict:
+        return {"n_in": self.width_in, "n_out": self.width_out, "n_members": self.n_members}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        k, n_in, n_out = self.n_members, self.width_in, self.width_out
+        return (
+            ParamBlock("coef", (k, n_in, n_out), "weights", decay=True),
+            ParamBlock("intercept", (k, n_out), "biases"),
+        )
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        bound = 1.0 / math.sqrt(self.width_in)
+        for block in params:
+            block[...] = rng.uniform(-bound, bound, block.shape)
+
+    def _members(self, flat, m: int, width: int) -> np.ndarray:
+        """``m`` rows as ``(k, m, width)``: each member's batch (a view)."""
+        return flat[:m].reshape(m, self.n_members, width).transpose(1, 0, 2)
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out, out_k, delta_k)``: the output, and it and its gradient by member."""
+        delta = buffers["delta"]
+        out = buffers["out"][:m]
+        return (
+            out,
+            self._members(out, m, self.width_out),
+            None if delta is None else self._members(delta, m, self.width_out),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        coef, intercept = params
+        out, out_k, _ = plan
+        a_k = self._members(_dense(a), out.shape[0], self.width_in)
+        np.matmul(a_k, coef, out=out_k)
+        out_k += intercept[:, None, :]
+        return out
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        coef_grad, intercept_grad = grads
+        _, _, delta_k = plan
+        m = delta_k.shape[1]
+        a_k = self._members(_dense(a), m, self.width_in)
+        np.matmul(a_k.transpose(0, 2, 1), delta_k, out=coef_grad)
+        np.add.reduce(delta_k, axis=1, out=intercept_grad)
+        if d_in is not None:
+            d_k = self._members(d_in, m, self.width_in)
+            np.matmul(delta_k, params[0].transpose(0, 2, 1), out=d_k)
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        coef, intercept = (p.astype(np.float64) for p in params)
+        col_sums = np.add.reduce(np.abs(coef), axis=1)  # (k, n_out)
+        return float(np.max(bound * col_sums + np.abs(intercept)))
+
+
 LAYERS: dict[str, type[Layer]] = {
     "dense": Dense,
     "scale": Scale,
@@ -1061,6 +1322,9 @@ LAYERS: dict[str, type[Layer]] = {
     "pbld_embedding": PBLDEmbedding,
     "periodic_embedding": PeriodicEmbedding,
     "piecewise_linear_embedding": PiecewiseLinearEmbedding,
+    "ensemble_input": EnsembleInput,
+    "shared": Shared,
+    "ensemble_head": EnsembleHead,
 }
 
 

@@ -18,15 +18,24 @@ from skmlp.layers import (
     LAYERS,
     Dense,
     DenseNTP,
+    EnsembleHead,
+    EnsembleInput,
     ParametricActivation,
     PBLDEmbedding,
     PeriodicEmbedding,
     PiecewiseLinearEmbedding,
     Scale,
+    Shared,
 )
 from skmlp.network import Network
 
 N_ROWS, N_IN, N_OUT = 9, 4, 5  # dense cases give N_OUT values
+
+
+def _k(n):
+    """A number of ensemble members that divides the width ``n``."""
+    return next(k for k in range(2, n + 1) if n % k == 0)
+
 
 CASES = {
     "dense": {
@@ -62,6 +71,20 @@ CASES = {
     "piecewise_linear_embedding": {
         "quantiles": lambda n: PiecewiseLinearEmbedding(n, n_bins=4),
         "many_bins": lambda n: PiecewiseLinearEmbedding(n, n_bins=12),
+    },
+    "ensemble_input": {
+        "random_signs": lambda n: EnsembleInput(n, 3),
+        "normal": lambda n: EnsembleInput(n, 2, init="normal"),
+    },
+    "shared": {
+        "dense": lambda n: Shared(Dense(n // _k(n), 3, "tanh"), _k(n)),
+        "dense_ntp_dropout": lambda n: Shared(DenseNTP(n // _k(n), 3, "gelu", dropout=0.3), _k(n)),
+        "parametric_mish_dropout": lambda n: Shared(
+            ParametricActivation(n // _k(n), "mish", dropout=0.5), _k(n)
+        ),
+    },
+    "ensemble_head": {
+        "linear": lambda n: EnsembleHead(n // _k(n), 2, _k(n)),
     },
 }
 CASE_IDS = [(kind, name) for kind, cases in CASES.items() for name in cases]
@@ -467,3 +490,63 @@ def test_dense_ntp_data_init_gives_unit_variance_and_biases_inside_the_data():
     # and without data: N(0, 1) weights, zero biases
     _, _, (coef, intercept) = _params_of(DenseNTP(N_IN, 400), None)
     assert abs(np.std(coef) - 1.0) < 0.03 and not intercept.any()
+
+
+# --- ensembles ----------------------------------------------------------------
+def _ensemble(k, n_in=N_IN, hidden=6, n_out=2, init="random-signs", dropout=0.0):
+    return [
+        EnsembleInput(n_in, k, init=init),
+        Shared(Dense(n_in, hidden, "tanh", dropout=dropout), k),
+        EnsembleHead(hidden, n_out, k),
+    ]
+
+
+def test_ensemble_members_are_independent_given_their_adapters_and_heads():
+    k, X = 3, np.random.RandomState(0).normal(size=(25, N_IN))
+    net = Network.from_layers(_ensemble(k), "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64)
+    members = net.predict(params, X).reshape(25, k, 2)
+    (adapters,), (w, b), (coef, intercept) = net.layer_views(params)
+    for j in range(k):  # each member is the plain network with its own adapter and head
+        hidden = np.tanh((X * adapters[j]) @ w + b)
+        np.testing.assert_allclose(members[:, j], hidden @ coef[j] + intercept[j], rtol=1e-12)
+    assert not np.allclose(members[:, 0], members[:, 1])
+    # moving member 1's adapter and head moves member 1 alone
+    adapters[1] *= 2.0
+    intercept[1] += 1.0
+    moved = net.predict(params, X).reshape(25, k, 2)
+    np.testing.assert_array_equal(moved[:, [0, 2]], members[:, [0, 2]])
+    assert not np.allclose(moved[:, 1], members[:, 1])
+
+
+def test_one_member_ensemble_is_the_plain_network():
+    X = np.random.RandomState(0).normal(size=(25, N_IN))
+    net = Network.from_layers(_ensemble(1, init="ones"), "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64)
+    _, (coef, intercept), (head_coef, head_intercept) = net.layer_views(params)
+    plain = Network((N_IN, 6, 2), "tanh", "squared_error")
+    flat = plain.pack([coef, head_coef[0]], [intercept, head_intercept[0]], np.float64)
+    np.testing.assert_allclose(net.predict(params, X), plain.predict(flat, X), rtol=1e-12)
+
+
+def test_shared_layer_drops_each_members_units_independently():
+    k, rows = 4, 200
+    net = Network.from_layers(_ensemble(k, hidden=50, dropout=0.5), "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64)
+    ws = _workspace(net, params, rows)
+    X = np.random.RandomState(1).normal(size=(rows, N_IN))
+    net.forward(ws, X, training=True)
+    hidden = ws.trace[2].reshape(rows, k, 50)  # what the head saw
+    dropped = hidden == 0.0
+    assert 0.45 < dropped.mean() < 0.55
+    assert not np.array_equal(dropped[:, 0], dropped[:, 1])
+
+
+def test_shared_data_init_sees_every_member():
+    k, X = 3, np.random.RandomState(0).normal(3.0, 2.0, size=(100, N_IN))
+    layers = [EnsembleInput(N_IN, k, init="normal"), Shared(DenseNTP(N_IN, 8), k)]
+    net = Network.from_layers(layers, "squared_error")
+    params = net.init_params(np.random.RandomState(0), "glorot_normal", np.float64, X)
+    (adapters,), (coef, _) = net.layer_views(params)
+    rows = (X[:, None, :] * adapters).reshape(100 * k, N_IN)  # every (sample, member)
+    np.testing.assert_allclose(np.std(rows @ coef / np.sqrt(N_IN), axis=0), 1.0, rtol=1e-10)
