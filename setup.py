@@ -1,7 +1,7 @@
 """Build the optional compiled kernels (skmlp/_kernels.pyx).
 
 ``skmlp/_kernels.pyx`` is generated first, from ``skmlp/_kernels.pyx.tp``
-and the activation and loss registries (:mod:`skmlp._codegen`). The
+and the activation, loss and optimizer registries (:mod:`skmlp._codegen`). The
 extension is optional: without a C compiler, Cython or scipy's BLAS
 declarations, ``pip install .`` still succeeds and skmlp runs its numpy
 engine (and says so once, at the first fit).
@@ -51,8 +51,9 @@ def _generate_kernels():
         codegen = importlib.import_module("skmlp._codegen")
         activations = importlib.import_module("skmlp.activations").ACTIVATIONS
         losses = importlib.import_module("skmlp.losses").LOSSES
+        optimizers = importlib.import_module("skmlp.optimizers").OPTIMIZERS
         template = os.path.join(root, "_kernels.pyx.tp")
-        codegen.render(template, template[: -len(".tp")], activations, losses)
+        codegen.render(template, template[: -len(".tp")], activations, losses, optimizers)
     finally:
         for name in [k for k in sys.modules if k == "skmlp" or k.startswith("skmlp.")]:
             del sys.modules[name]

@@ -6,8 +6,8 @@ arithmetic as a few lines of Cython, a :class:`CompiledForm`. At build
 time ``setup.py`` renders ``skmlp/_kernels.pyx.tp`` with Tempita into
 ``skmlp/_kernels.pyx``: the integer codes, each entry's kernels and the
 dispatch between them all come from the registries (:func:`namespace`).
-Adding an activation or a loss is one registry entry; nothing here or in
-the template names one.
+Adding an activation, a loss or an optimizer is one registry entry; nothing
+here or in the template names one.
 
 A form's lines are Cython statements over the scalars of one element; the
 names of the form's *kind* (below) stand for the element at the loop's
@@ -25,6 +25,9 @@ kind              element names                   the lines must
                   ``eps``
 ``gradient``      ``delta``, ``pred``;            turn ``delta = pred - y``
                   ``setting``                     into d loss / d raw output
+``update``        ``params``, ``grad`` and the    take one optimizer step in
+                  form's ``arrays`` (state);      place, on the element
+                  its ``scalars`` (doubles)
 ================  ==============================  ============================
 
 Temporaries and constants have the kernel's precision (``floating``: float
@@ -52,6 +55,8 @@ KINDS = {
     "derivative": (("z", "a", "delta"), "floating"),
     "value": (("y", "pred"), "double"),
     "gradient": (("delta", "pred"), "floating"),
+    # an optimizer's step; its state vectors are the form's own ``arrays``
+    "update": (("params", "grad"), "floating"),
 }
 # the output links the template implements (a loss's ``out_activation``)
 LINKS = ("identity", "exp", "softmax", "logistic")
@@ -72,14 +77,31 @@ class CompiledForm:
         of form reads and writes.
     constants : tuple of (str, float or str)
         Named constants: a float, or a C expression in double.
+    arrays : tuple of str
+        Element names of the form's own, beside its kind's (an optimizer's
+        state vectors): the kernel takes one array of each, in this order.
+    scalars : tuple of str
+        The kernel's runtime parameters (doubles, after the arrays), which
+        the constants' C expressions may name.
     """
 
     lines: tuple[str, ...]
     constants: tuple[tuple[str, float | str], ...] = ()
+    arrays: tuple[str, ...] = ()
+    scalars: tuple[str, ...] = ()
+
+    def elements(self, kind: str) -> tuple[str, ...]:
+        """The names that stand for the element at the loop's index."""
+        return KINDS[kind][0] + self.arrays
+
+    def parameters(self, kind: str) -> str:
+        """The kernel's parameter list: every element's array, then the scalars."""
+        arrays = [f"floating[::1] {name}" for name in self.elements(kind)]
+        return ", ".join(arrays + [f"double {name}" for name in self.scalars])
 
     def temporaries(self, kind: str) -> list[str]:
         """The scalars the lines assign, other than the kind's elements."""
-        elements, _ = KINDS[kind]
+        elements = self.elements(kind)
         assigned = (re.match(r"\s*(\w+)\s*[-+*/]?=(?!=)", line) for line in self.lines)
         names = [m.group(1) for m in assigned if m]
         skip = {*elements, *_GIVEN}
@@ -106,7 +128,7 @@ class CompiledForm:
 
     def body(self, kind: str, indent: int = 8) -> str:
         """The lines, each element name indexed by the loop's ``i``, indented."""
-        elements, _ = KINDS[kind]
+        elements = self.elements(kind)
         pattern = re.compile(rf"(?<![\w.])({'|'.join(elements)})\b(?!\s*\()")
         pad = " " * indent
         return "\n".join(pad + pattern.sub(r"\1[i]", line) for line in self.lines)
@@ -116,9 +138,12 @@ class CompiledForm:
         return tuple(line.replace(" ", "") for line in self.lines) == ("out=z",)
 
 
-def cython(*lines: str, **constants: float | str) -> CompiledForm:
-    """A :class:`CompiledForm` of ``lines`` and named ``constants``."""
-    return CompiledForm(tuple(lines), tuple(constants.items()))
+def cython(
+    *lines: str, arrays: tuple[str, ...] = (), scalars: tuple[str, ...] = (), **constants
+) -> CompiledForm:
+    """A :class:`CompiledForm` of ``lines`` and named ``constants`` (and, for
+    an optimizer's step, its state ``arrays`` and runtime ``scalars``)."""
+    return CompiledForm(tuple(lines), tuple(constants.items()), tuple(arrays), tuple(scalars))
 
 
 def _literal(value: float | str) -> str:
@@ -142,15 +167,16 @@ class _Entry:
 def _check(kind: str, form: CompiledForm | None, name: str) -> None:
     if form is None:
         return
-    elements, _ = KINDS[kind]
-    for scalar in [c for c, _ in form.constants] + form.temporaries(kind):
+    elements = form.elements(kind)
+    for scalar in [c for c, _ in form.constants] + form.temporaries(kind) + list(form.scalars):
         if scalar in _RESERVED or scalar in elements:
             raise ValueError(f"{name}: its {kind} form may not name a scalar {scalar!r}")
 
 
-def namespace(activations: dict, losses: dict) -> dict:
+def namespace(activations: dict, losses: dict, optimizers: dict | None = None) -> dict:
     """What ``_kernels.pyx.tp`` is rendered with: the registries' entries in
-    order (the order is each entry's integer code), checked."""
+    order (the order is each entry's integer code), checked; each optimizer
+    class's step (``c_update``) once."""
     acts = [_Entry(name, code, a) for code, (name, a) in enumerate(activations.items())]
     loss_entries = [_Entry(name, code, loss) for code, (name, loss) in enumerate(losses.items())]
     for e in acts:
@@ -169,16 +195,38 @@ def namespace(activations: dict, losses: dict) -> dict:
             raise ValueError(f"{e.name}: the kernels have no link {loss.out_activation!r}")
         _check("value", loss.c_value, e.name)
         _check("gradient", loss.c_gradient, e.name)
-    return {"activations": acts, "losses": loss_entries}
+    return {
+        "activations": acts,
+        "losses": loss_entries,
+        "optimizers": _optimizer_kernels(optimizers or {}),
+    }
 
 
-def render(template: str, out: str, activations: dict, losses: dict) -> bool:
+def _optimizer_kernels(optimizers: dict) -> list[_Entry]:
+    """One entry per distinct kernel of the optimizer classes (``adamw`` runs
+    Adam's step), named by the class's ``kernel``."""
+    kernels = {}
+    for cls in optimizers.values():
+        kernels.setdefault(cls.kernel, cls)
+    entries = [_Entry(name, code, cls) for code, (name, cls) in enumerate(kernels.items())]
+    for e in entries:
+        if not e.name.isidentifier():
+            raise ValueError(f"optimizer kernel name {e.name!r} is not an identifier")
+        _check("update", e.entry.c_update, e.name)
+    return entries
+
+
+def render(
+    template: str, out: str, activations: dict, losses: dict, optimizers: dict | None = None
+) -> bool:
     """Render ``template`` into ``out`` (rewritten only when it changes, so
     that an unchanged build is not recompiled); True if it changed."""
     from Cython.Tempita import Template
 
     with open(template, encoding="utf-8") as f:
-        text = Template(f.read(), name=template).substitute(namespace(activations, losses))
+        text = Template(f.read(), name=template).substitute(
+            namespace(activations, losses, optimizers)
+        )
     try:
         with open(out, encoding="utf-8") as f:
             if f.read() == text:

@@ -18,8 +18,9 @@ out because it carries nothing from one step to the next; restoring a saved
 state is ``init`` (which allocates the scratch) and then ``load``.
 
 Each optimizer gives its step twice, side by side: ``update`` in numpy, the
-reference, and ``compiled_update(kernels)``, the same arithmetic in one
-compiled pass (:mod:`skmlp._kernels`). The registry ``OPTIMIZERS`` maps
+reference, and ``c_update``, the same arithmetic per element in Cython, from
+which the build generates its compiled kernel (:mod:`skmlp._codegen`);
+``compiled_update(kernels)`` runs that kernel in one pass. The registry ``OPTIMIZERS`` maps
 solver names to classes; ``hyperparameters`` names the estimator parameters
 each class reads, under the estimator's names. Optimizers know nothing of
 layers, losses, epochs or schedules: the rate of each step is handed to them.
@@ -35,6 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
+
+from ._codegen import CompiledForm, cython
 
 __all__ = [
     "OPTIMIZERS",
@@ -87,10 +90,15 @@ class Optimizer:
 
     ``decoupled_decay`` says whether the estimator's ``weight_decay``
     applies to this optimizer, as a :class:`DecoupledWeightDecay` link.
+    ``c_update`` is the step's arithmetic per element in Cython, from which
+    the build generates the kernel ``<kernel>_update`` (:mod:`skmlp._codegen`);
+    ``kernel_args`` gives that kernel's scalars for one step.
     """
 
     hyperparameters: tuple[str, ...] = ()
     decoupled_decay: bool = False
+    kernel: str = ""
+    c_update: CompiledForm | None = None
 
     def init(self, params: np.ndarray) -> State:
         raise NotImplementedError
@@ -98,9 +106,22 @@ class Optimizer:
     def update(self, grads: np.ndarray, state: State, params: np.ndarray, rate: float) -> State:
         raise NotImplementedError
 
-    def compiled_update(self, kernels) -> Callable:
-        """``update`` as one pass of ``kernels`` (:mod:`skmlp._kernels`)."""
+    def kernel_args(self, state: State, rate: float) -> tuple:
+        """The compiled step's scalars (``c_update.scalars``), in order;
+        advances the state's step count, where there is one."""
         raise NotImplementedError
+
+    def compiled_update(self, kernels) -> Callable:
+        """``update`` as one pass of the generated ``kernels.<kernel>_update``."""
+        kernel = getattr(kernels, f"{self.kernel}_update")
+        arrays = self.c_update.arrays
+
+        def update(grads, state: State, params, rate: float) -> State:
+            vectors = [getattr(state, name) for name in arrays]
+            kernel(params, grads, *vectors, *self.kernel_args(state, rate))
+            return state
+
+        return update
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyperparameters)
@@ -130,6 +151,19 @@ class SGD(Optimizer):
 
     hyperparameters = ("momentum", "nesterovs_momentum")
     decoupled_decay = True
+    kernel = "sgd"
+    c_update = cython(
+        "work = grad * lr",
+        "velocity = velocity * mu - work",
+        "if nesterov:",
+        "    params = (params - work) + velocity * mu",
+        "else:",
+        "    params += velocity",
+        arrays=("velocity",),
+        scalars=("rate", "momentum", "nesterov"),
+        mu="momentum",
+        lr="rate",
+    )
 
     def __init__(self, momentum: float = 0.9, nesterovs_momentum: bool = True):
         self.momentum = float(momentum)
@@ -151,14 +185,8 @@ class SGD(Optimizer):
             params += velocity
         return state
 
-    def compiled_update(self, kernels) -> Callable:
-        mu, nesterov = self.momentum, self.nesterovs_momentum
-
-        def update(grads, state: SGDState, params, rate: float) -> SGDState:
-            kernels.sgd_update(params, grads, state.velocity, rate, mu, nesterov)
-            return state
-
-        return update
+    def kernel_args(self, state: SGDState, rate: float) -> tuple:
+        return rate, self.momentum, float(self.nesterovs_momentum)
 
 
 @dataclass
@@ -192,6 +220,18 @@ class Adam(Optimizer):
     """
 
     hyperparameters = ("beta_1", "beta_2", "epsilon")
+    kernel = "adam"
+    c_update = cython(
+        "m = m * b1 + grad",
+        "v = v * b2 + grad * grad",
+        "params -= m / (_sqrt(v) + e) * s",
+        arrays=("m", "v"),
+        scalars=("beta_1", "beta_2", "step", "eps_scaled"),
+        b1="beta_1",
+        b2="beta_2",
+        s="step",
+        e="eps_scaled",
+    )
 
     def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8):
         self.beta_1 = float(beta_1)
@@ -217,16 +257,9 @@ class Adam(Optimizer):
         params -= work
         return state
 
-    def compiled_update(self, kernels) -> Callable:
-        b1, b2 = self.beta_1, self.beta_2
-
-        def update(grads, state: AdamState, params, rate: float) -> AdamState:
-            state.t += 1
-            step, eps_scaled = self.step_scalars(state.t, rate)
-            kernels.adam_update(params, grads, state.m, state.v, b1, b2, step, eps_scaled)
-            return state
-
-        return update
+    def kernel_args(self, state: AdamState, rate: float) -> tuple:
+        state.t += 1
+        return self.beta_1, self.beta_2, *self.step_scalars(state.t, rate)
 
     def step_scalars(self, t: int, learning_rate: float) -> tuple[float, float]:
         """Step ``t``'s size and the epsilon added to ``sqrt(v)``, for the
@@ -264,6 +297,17 @@ class RMSProp(Optimizer):
     """
 
     hyperparameters = ("rho", "epsilon")
+    kernel = "rmsprop"
+    c_update = cython(
+        "v = v * decay + grad * grad * one_decay",
+        "params -= grad / (_sqrt(v) + e) * lr",
+        arrays=("v",),
+        scalars=("rho", "epsilon", "rate"),
+        decay="rho",
+        one_decay="1 - rho",
+        e="epsilon",
+        lr="rate",
+    )
 
     def __init__(self, rho: float = 0.9, epsilon: float = 1e-8):
         self.rho = float(rho)
@@ -285,14 +329,8 @@ class RMSProp(Optimizer):
         params -= work
         return state
 
-    def compiled_update(self, kernels) -> Callable:
-        rho, epsilon = self.rho, self.epsilon
-
-        def update(grads, state: RMSPropState, params, rate: float) -> RMSPropState:
-            kernels.rmsprop_update(params, grads, state.v, rho, epsilon, rate)
-            return state
-
-        return update
+    def kernel_args(self, state: RMSPropState, rate: float) -> tuple:
+        return self.rho, self.epsilon, rate
 
 
 @dataclass
@@ -313,6 +351,15 @@ class Adagrad(Optimizer):
     """
 
     hyperparameters = ("epsilon",)
+    kernel = "adagrad"
+    c_update = cython(
+        "G += grad * grad",
+        "params -= grad / (_sqrt(G) + e) * lr",
+        arrays=("G",),
+        scalars=("epsilon", "rate"),
+        e="epsilon",
+        lr="rate",
+    )
 
     def __init__(self, epsilon: float = 1e-8):
         self.epsilon = float(epsilon)
@@ -331,14 +378,8 @@ class Adagrad(Optimizer):
         params -= work
         return state
 
-    def compiled_update(self, kernels) -> Callable:
-        epsilon = self.epsilon
-
-        def update(grads, state: AdagradState, params, rate: float) -> AdagradState:
-            kernels.adagrad_update(params, grads, state.G, epsilon, rate)
-            return state
-
-        return update
+    def kernel_args(self, state: AdagradState, rate: float) -> tuple:
+        return self.epsilon, rate
 
 
 @dataclass
@@ -364,6 +405,25 @@ class NAdam(Adam):
     Its hyperparameters and saved fields are Adam's, but ``m`` and ``v``
     hold the true moments here, not Adam's rescaled ones.
     """
+
+    kernel = "nadam"
+    c_update = cython(
+        "m = m * b1 + grad * one_b1",
+        "v = v * b2 + grad * grad * one_b2",
+        "numerator = m * ms + grad * gs",
+        "params -= numerator / (_sqrt(v * vs) + e) * lr",
+        arrays=("m", "v"),
+        scalars=("beta_1", "beta_2", "m_scale", "g_scale", "v_scale", "epsilon", "rate"),
+        b1="beta_1",
+        b2="beta_2",
+        one_b1="1 - beta_1",
+        one_b2="1 - beta_2",
+        ms="m_scale",
+        gs="g_scale",
+        vs="v_scale",
+        e="epsilon",
+        lr="rate",
+    )
 
     def init(self, params: np.ndarray) -> NAdamState:
         zeros, empty = np.zeros_like, np.empty_like
@@ -392,16 +452,10 @@ class NAdam(Adam):
         params -= work
         return state
 
-    def compiled_update(self, kernels) -> Callable:
-        b1, b2, epsilon = self.beta_1, self.beta_2, self.epsilon
-
-        def update(grads, state: NAdamState, params, rate: float) -> NAdamState:
-            state.t += 1
-            scalars = self.step_scalars(state.t)
-            kernels.nadam_update(params, grads, state.m, state.v, b1, b2, *scalars, epsilon, rate)
-            return state
-
-        return update
+    def kernel_args(self, state: NAdamState, rate: float) -> tuple:
+        state.t += 1
+        scalars = self.step_scalars(state.t)
+        return self.beta_1, self.beta_2, *scalars, self.epsilon, rate
 
     def step_scalars(self, t: int) -> tuple[float, float, float]:
         """The bias corrections of step ``t``: the factors of ``m``, of the

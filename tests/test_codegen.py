@@ -14,15 +14,16 @@ import pytest
 from skmlp import _codegen
 from skmlp.activations import ACTIVATIONS
 from skmlp.losses import LOSSES
+from skmlp.optimizers import OPTIMIZERS, Optimizer
 
 TEMPLATE = pathlib.Path(_codegen.__file__).with_name("_kernels.pyx.tp")
 
 pytest.importorskip("Cython.Tempita")
 
 
-def _render(tmp_path, activations=ACTIVATIONS, losses=LOSSES):
+def _render(tmp_path, activations=ACTIVATIONS, losses=LOSSES, optimizers=OPTIMIZERS):
     out = tmp_path / "_kernels.pyx"
-    _codegen.render(str(TEMPLATE), str(out), activations, losses)
+    _codegen.render(str(TEMPLATE), str(out), activations, losses, optimizers)
     return out.read_text()
 
 
@@ -123,3 +124,44 @@ def test_rendering_again_leaves_an_unchanged_file_alone(tmp_path):
     out = tmp_path / "_kernels.pyx"
     assert _codegen.render(str(TEMPLATE), str(out), ACTIVATIONS, LOSSES)
     assert not _codegen.render(str(TEMPLATE), str(out), ACTIVATIONS, LOSSES)
+
+
+def test_every_optimizer_has_its_kernel_once(tmp_path):
+    source = _render(tmp_path)
+    for cls in OPTIMIZERS.values():
+        form = cls.c_update
+        signature = f"def {cls.kernel}_update({form.parameters('update')}):"
+        assert source.count(signature) == 1  # adamw runs Adam's kernel
+        assert signature.startswith(f"def {cls.kernel}_update(floating[::1] params, ")
+
+
+def test_a_new_optimizer_is_one_registry_entry(tmp_path):
+    class SignSGD(Optimizer):
+        kernel = "sign_sgd"
+        c_update = _codegen.cython(
+            "velocity = velocity * mu + grad",
+            "params -= lr * ((velocity > 0) - (velocity < 0))",
+            arrays=("velocity",),
+            scalars=("momentum", "rate"),
+            mu="momentum",
+            lr="rate",
+        )
+
+    source = _render(tmp_path, optimizers={**OPTIMIZERS, "sign_sgd": SignSGD})
+    kernel = re.search(r"^def sign_sgd_update\(.*?(?=^\S|\Z)", source, re.S | re.M).group(0)
+    assert kernel.startswith(
+        "def sign_sgd_update(floating[::1] params, floating[::1] grad, "
+        "floating[::1] velocity, double momentum, double rate):"
+    )
+    assert "cdef floating mu = <floating>(momentum)" in kernel
+    assert "velocity[i] = velocity[i] * mu + grad[i]" in kernel
+    assert "params[i] -= lr * ((velocity[i] > 0) - (velocity[i] < 0))" in kernel
+
+
+def test_an_optimizer_scalar_may_not_take_the_loop_index(tmp_path):
+    class Bad(Optimizer):
+        kernel = "bad"
+        c_update = _codegen.cython("params -= i * grad", scalars=("i",))
+
+    with pytest.raises(ValueError, match="bad: its update form may not name a scalar 'i'"):
+        _render(tmp_path, optimizers={"bad": Bad})
