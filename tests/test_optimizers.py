@@ -20,6 +20,7 @@ import pytest
 
 import skmlp.compiled as compiled
 from skmlp import MLPRegressor
+from skmlp.layers import Dense, Scale
 from skmlp.network import Network
 from skmlp.optimizers import OPTIMIZERS, SGD, Adam, make_chain
 from skmlp.state import StoppingState, TrainingState
@@ -551,3 +552,29 @@ def test_a_chain_restores_an_optimizer_state_saved_before_the_chain():
     # a transform the chain no longer has is dropped
     plain = make_chain(Adam(), DENSE).restore(state.to_dict(), params)
     assert plain.transforms == {} and plain.optimizer.t == 2
+
+
+def test_a_layered_networks_groups_reach_the_chain():
+    # a scaling layer trained at 6x the rate and not decayed, dense weights
+    # decayed, biases neither: one plain SGD step through the trainer's Step
+    net = Network.from_layers(
+        [Scale(3, lr_factor=6.0), Dense(3, 4, "relu"), Dense(4, 1, None)], "squared_error"
+    )
+    X, y = _regression_data()
+    rate, weight_decay = 0.05, 0.4
+    params = net.init_params(np.random.RandomState(0), "sklearn", np.float64, X)
+    params += 0.1 * np.random.RandomState(1).normal(size=params.size)
+    start = params.copy()
+    chain = make_chain(SGD(momentum=0.0), param_groups(net), weight_decay=weight_decay)
+    assert [link.name for link in chain.after] == ["group_rates"]
+    step = Step(net, net.workspace(N_SAMPLES, params), chain)
+    step.loss_and_grad(X, y.reshape(-1, 1), None)
+    grad = step.ws.grad.copy()
+    step.update(chain.init(params), rate)
+    for group in net.groups:
+        factor = group.lr_factor
+        shrink = 1 - rate * factor * weight_decay if group.decay else 1.0
+        for where in group.slices:
+            expected = start[where] * shrink - rate * factor * grad[where]
+            np.testing.assert_allclose(params[where], expected, rtol=1e-12, atol=1e-15)
+    assert {(g.decay, g.lr_factor) for g in net.groups} == {(True, 1.0), (False, 1.0), (False, 6.0)}
