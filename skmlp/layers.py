@@ -1018,9 +1018,11 @@ class PiecewiseLinearEmbedding(_Embedding):
         # the slope of each value: 1 where it is not clipped, read off the output
         np.less(out3[:, :, 0], 1.0, out=work[:, :, 0])
         np.greater(out3[:, :, -1], 0.0, out=work[:, :, -1])
-        middle = work[:, :, 1:-1]
-        np.less(out3[:, :, 1:-1], 1.0, out=middle)
-        middle *= out3[:, :, 1:-1] > 0.0
+        # a middle value e in [0, 1] is unclipped where e (1 - e) > 0
+        inner, middle = out3[:, :, 1:-1], work[:, :, 1:-1]
+        np.subtract(1.0, inner, out=middle)
+        middle *= inner
+        np.greater(middle, 0.0, out=middle)
         delta3 *= work
         np.add.reduce(delta3, axis=0, out=offsets_grad)
         np.multiply(delta3, _dense(a)[:, :, None], out=work)
