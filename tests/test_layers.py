@@ -550,3 +550,20 @@ def test_shared_data_init_sees_every_member():
     (adapters,), (coef, _) = net.layer_views(params)
     rows = (X[:, None, :] * adapters).reshape(100 * k, N_IN)  # every (sample, member)
     np.testing.assert_allclose(np.std(rows @ coef / np.sqrt(N_IN), axis=0), 1.0, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind, name", CASE_IDS)
+def test_layer_computes_in_float32_as_in_float64(kind, name):
+    net, params, X, Y = _problem(kind, name, "middle")
+    grads, losses, masks = [], [], None
+    for dtype in (np.float64, np.float32):
+        ws = _workspace(net, params.astype(dtype), N_ROWS)
+        for mask, drawn in zip(ws.masks, masks or ws.masks):
+            if mask is not None:
+                mask[...] = drawn  # the float64 pass's dropout
+        masks = ws.masks
+        losses.append(net.loss_and_grad(ws, X.astype(dtype), Y.astype(dtype), None, 0.3))
+        assert ws.grad.dtype == dtype and ws.outputs[1].dtype == dtype
+        grads.append(ws.grad.astype(np.float64))
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-3, atol=1e-5)
