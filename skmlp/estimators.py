@@ -8,8 +8,12 @@ live here.
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 import math
+import threading
+import weakref
 from dataclasses import replace
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -57,6 +61,7 @@ from .stopping import make_stopping_rule
 from .trainer import (
     Batches,
     Outcome,
+    Progress,
     Step,
     TrainingConfig,
     TrainingData,
@@ -211,6 +216,9 @@ def _numeric_targets(y, name: str = "y"):
         ) from exc
 
 
+# the dtypes a network trains and predicts in
+_MODEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 # what every fitted model holds (a loaded state lacking any is refused)
 _FITTED_ATTRIBUTES = (
     "coefs_",
@@ -234,6 +242,61 @@ _PREDICTION_ATTRIBUTES = (
     "_multilabel",
     "_fitted_with",
 )
+
+
+# One lock per estimator serializes its fit and partial_fit calls. It lives
+# here, not on the instance, so clone, copy, pickle and the private copy a fit
+# trains never carry it.
+_FIT_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FIT_LOCKS_GUARD = threading.RLock()
+
+
+def _fit_lock(estimator) -> threading.RLock:
+    """The lock of ``estimator``'s fits, made on first use."""
+    with _FIT_LOCKS_GUARD:
+        lock = _FIT_LOCKS.get(estimator)
+        if lock is None:
+            lock = _FIT_LOCKS[estimator] = threading.RLock()
+    return lock
+
+
+def _serialized(method):
+    """Run ``method`` (``fit`` or ``partial_fit``) holding the estimator's fit
+    lock: two calls on one estimator from two threads run one after the other,
+    so neither loses the other's epochs."""
+
+    @functools.wraps(method)
+    def serialized(self, *args, **kwargs):
+        with _fit_lock(self):
+            return method(self, *args, **kwargs)
+
+    return serialized
+
+
+def _warn_if_unscaled(X, X_val) -> None:
+    """Warn when ``X_val`` looks untransformed: some column's median lies
+    beyond the range of that column in ``X`` by more than the range's width.
+
+    A random split never does this (a held-out median lies within the
+    training range); a Pipeline that scales ``X`` but passes ``X_val`` on
+    unscaled does, on any column whose scale or offset is not near 1 and 0.
+    Dense input only; columns constant in ``X`` are skipped.
+    """
+    if hasattr(X, "tocoo") or hasattr(X_val, "tocoo") or not (X.shape[0] and X_val.shape[0]):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        low, high = X.min(axis=0), X.max(axis=0)
+        width = high - low
+        median = np.median(X_val, axis=0)
+        far = np.flatnonzero((width > 0) & ((median < low - width) | (median > high + width)))
+    if far.size:
+        warn(
+            f"X_val looks unlike X: in {far.size} of its {X.shape[1]} columns (first: "
+            f"{far[:5].tolist()}) the median lies beyond X's range by more than the width "
+            "of that range. Was X_val transformed as X was? In a Pipeline, route it "
+            "through the transformers with transform_input=['X_val'].",
+            UserWarning,
+        )
 
 
 class _FitCall(NamedTuple):
@@ -849,35 +912,90 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             task_name="partial_fit" if call.incremental else "fit",
             max_subtasks=self._max_subtasks(call.incremental),
         )
-        work = self._copy()
-        outcome = work._train(call, context, owner=self)
-        self.__dict__ = work.__dict__  # the commit: one assignment
+        work, progress = self._copy(), Progress()
+        try:
+            outcome = work._train(call, context, self, progress)
+            self._commit(work)
+        except KeyboardInterrupt:
+            # past the loop's own handling (verifying, recording, committing):
+            # keep the last whole epoch all the same, if there is one
+            outcome = work._salvage(progress)
+            if outcome is None:
+                raise
+            self._commit(work)
         if outcome.stop_reason == "diverged":
             warn(outcome.message, DivergenceWarning)
         elif outcome.stop_reason == "interrupted":
             warn(outcome.message)
         elif outcome.stop_reason == "max_iter":
             warn(outcome.message, ConvergenceWarning)
+        if outcome.unstable:
+            warn(outcome.unstable, DivergenceWarning)
         return self
+
+    def _commit(self, work) -> None:
+        """Take ``work``'s fitted state in one assignment, keeping the
+        parameters as they are now: a ``set_params`` made while the fit ran
+        stays (the model was trained under the old values, as after any
+        ``set_params`` on a fitted estimator)."""
+        old = self.__dict__
+        params = {k: old[k] for k in self._get_param_names() if k in old}
+        new = {**work.__dict__, **params}
+        self.__dict__ = new
+        # a set_params in another thread may have written into the old
+        # dictionary after it was read (each setattr is atomic; none reaches
+        # the old one after the assignment): carry those values over. No lock:
+        # an interrupt at the end of a `with lock:` block would leave it held.
+        for k, v in params.items():
+            if old[k] is not v and new[k] is v:
+                new[k] = old[k]
 
     def _max_subtasks(self, incremental: bool) -> int:
         if self.solver == "lbfgs":
             return self.max_iter + 1  # scipy's callback opens one iteration too many
         return 1 if incremental else self.max_iter
 
-    def _train(self, call: _FitCall, context, owner):
+    def _train(self, call: _FitCall, context, owner, progress: Progress):
         self._check_held_out_arguments(call)
         problem = self._prepare(call.X, call.y, call.sample_weight, call.incremental, call.classes)
         hooks = _Hooks(context, owner, self._reconstruction(problem.net))
         hooks.begin(problem.data, self._decode(problem.data.Y) if hooks.active else None)
         if self.solver == "lbfgs":
-            outcome = self._train_lbfgs(problem, hooks)
+            outcome = self._train_lbfgs(problem, hooks, progress)
         else:
-            outcome = self._train_stochastic(problem, call, hooks)
-        self.coefs_, self.intercepts_ = problem.net.views(problem.params)
-        self.n_iter_, self.loss_ = outcome.n_iter, outcome.loss
+            outcome = self._train_stochastic(problem, call, hooks, progress)
+        self._set_fitted(progress, outcome)
         hooks.end(problem.params, outcome.n_iter)
         return outcome
+
+    def _set_fitted(self, progress: Progress, outcome: Outcome) -> None:
+        """The fitted attributes of what training kept (run again if interrupted)."""
+        state = progress.state
+        if state is None:
+            # L-BFGS: a later stochastic warm start begins afresh, and the
+            # records of an earlier stochastic fit no longer describe this model
+            self._train_state = None
+            for name in _STOCHASTIC_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+        else:
+            self._train_state = state.to_dict()
+            for name, value in state.fitted_attributes().items():
+                setattr(self, name, value)
+        self.coefs_, self.intercepts_ = progress.net.views(progress.params)
+        self.n_iter_, self.loss_ = outcome.n_iter, outcome.loss
+
+    def _salvage(self, progress: Progress) -> Outcome | None:
+        """After an interrupt: the last whole epoch, kept and recorded in the
+        fitted attributes; ``None`` if the call completed none. A further
+        interrupt starts it over."""
+        while True:
+            try:
+                outcome = progress.salvage()
+                if outcome is not None:
+                    self._set_fitted(progress, outcome)
+                return outcome
+            except KeyboardInterrupt:
+                continue
 
     def _check_held_out_arguments(self, call: _FitCall) -> None:
         if (call.X_val is None) != (call.y_val is None):
@@ -993,6 +1111,20 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _loss_family(self) -> str:
         return self.loss
 
+    def _objective(self) -> dict:
+        """The settings that define the training loss's values: a warm start
+        that changes any starts the stopping memory afresh (builtins only, as
+        the training state persists them)."""
+        return {
+            "loss": self._loss_family(),
+            "alpha": float(self.alpha),
+            "l1_ratio": float(self.l1_ratio),
+        }
+
+    def _out_activation_of_loss(self) -> str | None:
+        """The output activation ``loss`` implies (``None``: the targets decide)."""
+        return None
+
     def _check_continuable(self) -> None:
         """Refuse to continue a model under settings it was not trained with."""
         fitted = getattr(self, "_fitted_with", None)
@@ -1050,7 +1182,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         return min(self.batch_size, n)
 
-    def _train_lbfgs(self, p: _Problem, hooks: _Hooks) -> Outcome:
+    def _train_lbfgs(self, p: _Problem, hooks: _Hooks, progress: Progress) -> Outcome:
         step = Step(
             p.net, p.net.workspace(p.data.X.shape[0], p.params), None, self.alpha, self.l1_ratio
         )
@@ -1068,18 +1200,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     max_fun=self.max_fun,
                     tol=self.tol,
                     reporters=reporters,
+                    progress=progress,
                 )
         finally:
             for reporter in reporters:
                 reporter.close()
-        # a later stochastic warm start begins afresh, and the records of an
-        # earlier stochastic fit no longer describe this model
-        self._train_state = None
-        for name in _STOCHASTIC_ATTRIBUTES:
-            self.__dict__.pop(name, None)
         return outcome
 
-    def _train_stochastic(self, p: _Problem, call: _FitCall, hooks: _Hooks) -> Outcome:
+    def _train_stochastic(
+        self, p: _Problem, call: _FitCall, hooks: _Hooks, progress: Progress
+    ) -> Outcome:
         incremental = call.incremental
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True.")
@@ -1103,13 +1233,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         config.reporters = [*config.reporters, *hooks.bridge(data, "epoch", y_train)]
         try:
             with compiled.blas_threads_for(p.net, batch_size):
-                outcome = run_stochastic(config, state, p.params, data, p.rng)
+                outcome = run_stochastic(config, state, p.params, data, p.rng, progress)
         finally:
             for reporter in config.reporters:
                 reporter.close()
-        self._train_state = state.to_dict()
-        for name, value in state.fitted_attributes().items():
-            setattr(self, name, value)
         return outcome
 
     def _resumed_state(self, p, data, batch_size, incremental) -> TrainingState:
@@ -1135,6 +1262,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 t=getattr(self, "t_", 0),
             )
         state.restart(self.learning_rate_init_, incremental)
+        state.new_objective(self._objective())
         return state
 
     def _training_config(self, p, state, data, batch_size, optimizer, validation, incremental):
@@ -1339,6 +1467,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     sw_val = sw_val.astype(dtype)
             cast = {"X_val": X_val, "y_val": Y_val, "sample_weight_val": sw_val}
             _check_representable(given, cast, self.dtype)
+        _warn_if_unscaled(p.data.X, X_val)
         held_out = TrainingData(X_val, Y_val, sw_val, val_dtype)
         validation = replace(self._validation_hook(p.net, held_out), name="X_val")
         if not finite_on(p.net, p.params, validation.data):
@@ -1496,6 +1625,15 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     f"The loaded {name} state: intercepts_[{i}] has shape "
                     f"{getattr(b, 'shape', None)}, expected {(W.shape[1],)}."
                 )
+            # the network trains and predicts in one dtype: float32 or float64
+            if W.dtype not in _MODEL_DTYPES or W.dtype != coefs[0].dtype or b.dtype != W.dtype:
+                good = W.dtype in _MODEL_DTYPES and W.dtype == coefs[0].dtype
+                wrong, dtype = (f"intercepts_[{i}]", b.dtype) if good else (f"coefs_[{i}]", W.dtype)
+                raise ValueError(
+                    f"The loaded {name} state: {wrong} is {dtype}; every array of coefs_ "
+                    "and intercepts_ must be float32 or float64, all of one dtype "
+                    f"(coefs_[0] is {coefs[0].dtype})."
+                )
             if i and W.shape[0] != coefs[i - 1].shape[1]:
                 raise ValueError(
                     f"The loaded {name} state: coefs_[{i}] has {W.shape[0]} rows but layer "
@@ -1540,6 +1678,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         allowed_losses = self._parameter_constraints.get("loss")
         if allowed_losses is not None and not allowed_losses[0].is_satisfied_by(self.loss):
             fail("loss", f"{self.loss!r} is not a loss of {name}")
+        link = self._out_activation_of_loss()
+        if link is not None and self.out_activation_ != link:
+            fail(
+                "out_activation_",
+                f"is {self.out_activation_!r} but loss={self.loss!r} uses {link!r}",
+            )
         names = vars(self).get("feature_names_in_")
         if names is not None and (
             not isinstance(names, np.ndarray)
@@ -1574,9 +1718,55 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         best = state.best_params
         if best is not None and np.shape(best) != (n_params,):
             fail("_train_state best_params", f"has shape {np.shape(best)}")
+        if best is not None and not (
+            best.dtype == self.coefs_[0].dtype and np.isfinite(best).all()
+        ):
+            fail("_train_state best_params", f"is not a finite {self.coefs_[0].dtype} array")
         history = vars(self).get("history_")
         if history is not None and len(state.records) != len(history["epoch"]):
             fail("_train_state", "records and history_ have different lengths")
+        for clock in ("step", "schedule_start", "t"):
+            value = getattr(state, clock)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+                fail(f"_train_state {clock}", f"is {value!r}, not a non-negative integer")
+        scale = state.rate_scale
+        if isinstance(scale, bool) or not isinstance(scale, Real) or not 0 < scale < math.inf:
+            fail("_train_state rate_scale", f"is {scale!r}, not a positive finite number")
+        self._check_loaded_optimizer_state(state, fail)
+
+    def _check_loaded_optimizer_state(self, state: TrainingState, fail) -> None:
+        """The optimizer's state has the layout its ``init`` gives, finite
+        values of the model's dtype, and takes a finite step."""
+        if state.solver not in OPTIMIZERS:
+            fail("_train_state solver", f"is {state.solver!r}, not one of {sorted(OPTIMIZERS)}")
+        cls = OPTIMIZERS[state.solver]
+        optimizer = cls(**{name: getattr(self, name) for name in cls.hyperparameters})
+        dtype = self.coefs_[0].dtype
+        params = np.zeros(state.n_params, dtype)
+        fresh = optimizer.init(params)
+        if not isinstance(state.optimizer, dict) or state.optimizer.keys() != fresh.keys():
+            fail("_train_state optimizer", f"does not hold the entries {sorted(fresh)}")
+        for key, value in state.optimizer.items():
+            what, like = f"_train_state optimizer[{key!r}]", fresh[key]
+            if isinstance(like, np.ndarray):
+                if not (isinstance(value, np.ndarray) and value.dtype == dtype):
+                    fail(what, f"is not a {dtype} array like coefs_")
+                if not np.isfinite(value).all():
+                    fail(what, "holds non-finite values")
+            elif isinstance(like, Integral):
+                if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+                    fail(what, f"is {value!r}, not a non-negative integer (a step count)")
+            elif isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+                fail(what, f"is {value!r}, not a finite number")
+        # negative second moments (a square root of them) show in the step
+        moved = copy.deepcopy(state.optimizer)
+        with np.errstate(all="ignore"):
+            optimizer.update(params, np.zeros_like(params), moved, 1e-3)
+        if not np.isfinite(params).all():
+            fail(
+                "_train_state optimizer",
+                "holds values that give a non-finite step (negative moments)",
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1943,6 +2133,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return "log_loss"
         return "binary_log_loss"
 
+    def _objective(self) -> dict:
+        return {
+            **super()._objective(),
+            "label_smoothing": float(self.label_smoothing),
+            # its repr: the keys are labels, which a saved state keeps as text
+            "class_weight": repr(self.class_weight),
+        }
+
     def _training_targets(self, Y: np.ndarray, dtype) -> np.ndarray:
         """``(1 - eps) * Y + eps / K`` with ``label_smoothing=eps``: ``K``
         classes under a softmax, 2 for each logistic output."""
@@ -1964,6 +2162,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_on(self, pred, y, sample_weight) -> float:
         return accuracy_score(y, self._decode(pred), sample_weight=sample_weight)
 
+    @_serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
@@ -1996,6 +2195,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
 
     @available_if(_stochastic)
+    @_serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
@@ -2293,6 +2493,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _make_loss(self, Y) -> Loss:
         return make_loss(self.loss, huber_delta=self.huber_delta, quantile=self.quantile)
 
+    def _out_activation_of_loss(self) -> str | None:
+        return self._make_loss(None).out_activation
+
+    def _objective(self) -> dict:
+        setting = {"huber": "huber_delta", "quantile": "quantile"}.get(self.loss)
+        extra = {} if setting is None else {setting: float(getattr(self, setting))}
+        return {**super()._objective(), **extra}
+
     def _encode_held_out(self, y_val) -> np.ndarray:
         """Validation targets as floats, checked like ``y``."""
         y_val = check_array(
@@ -2307,6 +2515,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_on(self, pred, y, sample_weight) -> float:
         return r2_score(y, self._decode(pred), sample_weight=sample_weight)
 
+    @_serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
@@ -2339,6 +2548,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
 
     @available_if(_stochastic)
+    @_serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(

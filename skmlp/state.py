@@ -141,6 +141,9 @@ class TrainingState:
     rate_scale : float
         What the plateau rule's reductions multiply the schedule's rate by
         (see :meth:`rate`).
+    objective : dict or None
+        The settings that defined the training loss (see
+        :meth:`new_objective`); ``None`` in states saved before it was kept.
     """
 
     solver: str
@@ -154,6 +157,7 @@ class TrainingState:
     t: int = 0
     records: list = field(default_factory=list)
     rate_scale: float = 1.0
+    objective: dict | None = None  # what the stopping memory's losses measured
 
     def rate(self, schedule: Callable[[int, int], float]) -> float:
         """The rate of the next update: the schedule's rate at this step,
@@ -186,6 +190,15 @@ class TrainingState:
         self.learning_rate_init = learning_rate_init
         if not incremental:
             self.schedule_start = self.step
+
+    def new_objective(self, objective: dict) -> None:
+        """Train for ``objective`` (the settings that define the loss values)
+        from now on. Where it differs from the one the stopping memory was
+        kept for, the memory starts afresh: another objective's best loss,
+        score or weights would stop the fit at once. The rate scale stays."""
+        if self.objective is not None and objective != self.objective:
+            self.stopping = StoppingState.new(self.early_stopping)
+        self.objective = objective
 
     # --- the persisted form ----------------------------------------------
     def to_dict(self) -> dict:

@@ -28,6 +28,7 @@ and propagates.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
 import time
@@ -49,6 +50,7 @@ __all__ = [
     "Checkpoint",
     "History",
     "Outcome",
+    "Progress",
     "Step",
     "TrainingConfig",
     "TrainingData",
@@ -72,6 +74,31 @@ class Outcome:
     loss: float
     stop_reason: str
     message: str = ""
+    unstable: str = ""  # why the kept weights are suspect though finite (a warning)
+
+
+@dataclass
+class Progress:
+    """What a training call has made so far, for an interrupt that lands
+    outside the loop's own handling (while the result is verified, recorded
+    or committed).
+
+    The loops fill it in as they start: ``net``, ``params`` (the vector
+    trained in place) and ``state`` (``None`` for L-BFGS); ``keep()`` then
+    puts the last whole epoch (or the best L-BFGS iterate) back into
+    ``params`` and ``state`` and returns its :class:`Outcome`, or ``None``
+    when the call has completed nothing yet. It may be called again if
+    interrupted itself.
+    """
+
+    net: Network | None = None
+    params: np.ndarray | None = None
+    state: TrainingState | None = None
+    keep: Callable[[], Outcome | None] = lambda: None
+
+    def salvage(self) -> Outcome | None:
+        """The :class:`Outcome` of the last whole epoch, kept; ``None`` if none."""
+        return self.keep()
 
 
 @dataclass
@@ -332,6 +359,7 @@ class _Checkpoints:
         self.start = self.last = Checkpoint(params, state)
         self.previous = None
         self.commits = 0  # epochs committed in this call
+        self.kept = None  # the older checkpoint verification fell back to
 
     def commit(self, params: np.ndarray, state: TrainingState) -> None:
         spare = self.previous
@@ -393,17 +421,27 @@ def finite_on(net: Network, params: np.ndarray, data: TrainingData) -> bool:
 
 
 def run_stochastic(
-    config: TrainingConfig, state: TrainingState, params: np.ndarray, data: TrainingData, rng
+    config: TrainingConfig,
+    state: TrainingState,
+    params: np.ndarray,
+    data: TrainingData,
+    rng,
+    progress: Progress | None = None,
 ) -> Outcome:
     """Train ``params`` (the vector ``config.step`` is bound to) in place by
     mini-batch epochs, advancing ``state``.
 
     With ``config.validation`` the best-scoring parameters are restored at
-    the end, as scikit-learn's ``early_stopping`` does.
+    the end, as scikit-learn's ``early_stopping`` does. ``progress``, if
+    given, can keep the last whole epoch after an interrupt that lands
+    anywhere once this call has begun (see :class:`Progress`).
     """
     batches = Batches(data.X, data.Y, data.sample_weight, config.batch_size, config.shuffle)
     checkpoints = _Checkpoints(params, state)
     hooks = epoch_hooks(config, checkpoints)
+    if progress is not None:
+        progress.net, progress.params, progress.state = config.step.net, params, state
+        progress.keep = functools.partial(_keep_last, config, state, params, data, checkpoints)
     reason, message = "incremental" if config.incremental else "max_iter", ""
     # non-finite values are detected and reported as divergence, so numpy's
     # overflow warnings on the way there are noise
@@ -416,6 +454,11 @@ def run_stochastic(
                 loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
                     reason, message = "diverged", _diverged(checkpoints.commits, rate)
+                    break
+                if not _all_finite(state.optimizer):
+                    # the weights are finite but the optimizer would never
+                    # move those whose moments overflowed again
+                    reason, message = "diverged", _state_overflowed(checkpoints.commits)
                     break
                 epoch = EpochEnd(
                     checkpoints.commits + 1,
@@ -436,7 +479,7 @@ def run_stochastic(
                     break
         except KeyboardInterrupt:
             if checkpoints.commits == 0:
-                raise
+                raise  # no epoch completed (past its commit, Progress keeps it)
             reason, message = "interrupted", INTERRUPTED
     if reason == "max_iter":
         message = (
@@ -445,7 +488,57 @@ def run_stochastic(
         )
     if reason in ("diverged", "interrupted"):
         checkpoints.last.restore(params, state)
-    return _settle(config, state, params, data, checkpoints, reason, message)
+    outcome = _settle(config, state, params, data, checkpoints, reason, message)
+    if outcome.stop_reason != "diverged":
+        outcome.unstable = _loss_rise(state.records[checkpoints.start.n_records :])
+    return outcome
+
+
+# A training loss this many times the first epoch's at the end of a call is
+# reported (DivergenceWarning): the first epoch's average includes the
+# untrained start, so a sound run ends well below it (docs/deviations.md).
+LOSS_RISE_FACTOR = 10.0
+
+
+def _loss_rise(records: Sequence[EpochRecord]) -> str:
+    """Why the call's final training loss is suspect, or ``""``."""
+    if len(records) < 2:
+        return ""
+    first, last = records[0], records[-1]
+    if not last.train_loss > LOSS_RISE_FACTOR * first.train_loss:
+        return ""
+    return (
+        f"The training loss rose from {first.train_loss:.4g} in epoch {first.epoch} to "
+        f"{last.train_loss:.4g} in epoch {last.epoch}, more than {LOSS_RISE_FACTOR:g} "
+        "times: training is unstable and the final weights are likely poor. Use a "
+        "smaller learning_rate_init, or standardize the inputs."
+    )
+
+
+def _all_finite(tree) -> bool:
+    """Whether every number in an optimizer's state is finite (arrays and
+    numbers, in dicts, lists, tuples or dataclasses, however it is laid out)."""
+    if isinstance(tree, np.ndarray):
+        return tree.dtype.kind not in "fc" or bool(np.isfinite(tree).all())
+    if isinstance(tree, dict):
+        return all(_all_finite(v) for v in tree.values())
+    if isinstance(tree, list | tuple):
+        return all(_all_finite(v) for v in tree)
+    if dataclasses.is_dataclass(tree):
+        return all(_all_finite(getattr(tree, f.name)) for f in dataclasses.fields(tree))
+    if isinstance(tree, float | np.floating):
+        return math.isfinite(tree)
+    return True
+
+
+def _keep_last(config, state, params, data, checkpoints) -> Outcome | None:
+    """Roll back to the last whole epoch (or to the older one verification
+    fell back to) and settle it; ``None`` if this call completed none."""
+    ckpt = checkpoints.kept or checkpoints.last
+    if ckpt.n_records == checkpoints.start.n_records:
+        return None
+    ckpt.restore(params, state)
+    return _settle(config, state, params, data, checkpoints, "interrupted", INTERRUPTED)
 
 
 def epoch_hooks(config: TrainingConfig, checkpoints: _Checkpoints) -> list[EpochHook]:
@@ -491,6 +584,13 @@ def _record(config: TrainingConfig, state: TrainingState, loss, mean_rate) -> Ep
     )
 
 
+def _state_overflowed(n_iter: int) -> str:
+    return (
+        f"Training diverged in epoch {n_iter + 1} (the optimizer's state became "
+        "non-finite: a gradient overflowed, as rows with huge values make it)"
+    )
+
+
 def _diverged(n_iter: int, rate: float) -> str:
     return (
         f"Training diverged in epoch {n_iter + 1} (the loss became non-finite at "
@@ -523,10 +623,12 @@ def _settle(config, state, params, data, checkpoints, reason, message) -> Outcom
         for ckpt in checkpoints.fallbacks():
             if np.array_equal(ckpt.params, params):
                 continue  # these were just found wanting
-            ckpt.restore(params, state)
-            bad = failing(params)
+            bad = failing(ckpt.params)
             if bad is None:
-                kept = ckpt
+                # from here an interrupt must not go back to a newer
+                # checkpoint: restoring this one truncates the records
+                checkpoints.kept = kept = ckpt
+                ckpt.restore(params, state)
                 break
         if kept is None:
             raise ValueError(
@@ -593,6 +695,7 @@ def run_lbfgs(
     max_fun: int,
     tol: float,
     reporters: Sequence = (),
+    progress: Progress | None = None,
 ) -> Outcome:
     """Minimize the full-batch objective with scipy's L-BFGS-B, in place.
 
@@ -600,12 +703,17 @@ def run_lbfgs(
     for all rows). scipy iterates in float64; the network is evaluated in
     ``params.dtype``, so a float32 model stays float32. The parameters with
     the lowest finite loss evaluated so far are kept when the loss becomes
-    non-finite or the user interrupts. ``reporters`` hear of each iteration
-    as of an epoch (its record holds the iteration's loss only), and may stop
-    it.
+    non-finite or the user interrupts; a run that scipy ends right after a
+    non-finite evaluation (with no lower loss since) is reported as
+    diverged. ``reporters`` hear of each iteration as of an epoch (its
+    record holds the iteration's loss only), and may stop it.
+    ``progress``, if given, can keep the best iterate after an interrupt
+    that lands anywhere once this call has begun (see :class:`Progress`).
     """
-    best = {"loss": math.inf, "params": params.copy()}
-    n_iter = 0
+    run = _LbfgsRun(params)
+    if progress is not None:
+        progress.net, progress.params, progress.state = step.net, params, None
+        progress.keep = run.keep_best
     wide = None if params.dtype == np.float64 else _Float64Objective(step, data)
 
     def fun(x):
@@ -613,16 +721,15 @@ def run_lbfgs(
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss = step.loss_and_grad(data.X, data.Y, data.sample_weight)
             grad = step.ws.grad
-            if math.isfinite(loss) and loss <= best["loss"]:
-                best["loss"] = loss
-                np.copyto(best["params"], params)
+            run.evaluated(loss)  # the kept weights must be finite in their own dtype
             if wide is not None and not (math.isfinite(loss) and np.isfinite(grad).all()):
                 loss, grad = wide(x)
+        run.seen(loss)
         return loss, grad.astype(np.float64)
 
     def callback(intermediate_result):
-        nonlocal n_iter
-        n_iter += 1
+        run.n_iter += 1
+        n_iter = run.n_iter
         x = intermediate_result.x.astype(params.dtype)
         nan = math.nan
         epoch = EpochEnd(n_iter, EpochRecord(n_iter, float(intermediate_result.fun), *[nan] * 4), x)
@@ -645,25 +752,72 @@ def run_lbfgs(
             options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
         )
     except KeyboardInterrupt:
-        if n_iter == 0 or not math.isfinite(best["loss"]):
+        outcome = run.keep_best()
+        if outcome is None:
             raise
-        np.copyto(params, best["params"])
-        return Outcome(n_iter, float(best["loss"]), "interrupted", INTERRUPTED)
+        return outcome
+    return _lbfgs_outcome(run, result, params)
+
+
+class _LbfgsRun:
+    """The evaluations of one L-BFGS run: the best finite one (its loss and
+    a copy of its parameters, replaced together), whether a non-finite one
+    came after the last improvement, and the iterations completed."""
+
+    def __init__(self, params: np.ndarray):
+        self.params = params
+        self.best = (math.inf, params.copy())
+        self.spare = np.empty_like(params)
+        self.n_iter = 0
+        self.non_finite_last = False  # a non-finite loss since the last improvement
+
+    def evaluated(self, loss: float) -> None:
+        """An evaluation of the parameters, in their dtype."""
+        if math.isfinite(loss) and loss <= self.best[0]:
+            if loss < self.best[0]:
+                self.non_finite_last = False
+            np.copyto(self.spare, self.params)
+            # one assignment: an interrupt never pairs a loss with other weights
+            self.best, self.spare = (loss, self.spare), self.best[1]
+
+    def seen(self, loss: float) -> None:
+        """The loss scipy is given for the evaluation."""
+        if not math.isfinite(loss):
+            self.non_finite_last = True
+
+    def keep_best(self) -> Outcome | None:
+        """Put the best iterate back into the parameters (after an interrupt);
+        ``None`` if no iteration completed or no loss was finite."""
+        loss, best = self.best
+        if self.n_iter == 0 or not math.isfinite(loss):
+            return None
+        np.copyto(self.params, best)
+        return Outcome(self.n_iter, float(loss), "interrupted", INTERRUPTED)
+
+
+def _lbfgs_outcome(run: _LbfgsRun, result, params: np.ndarray) -> Outcome:
+    """How scipy's run ended, with the parameters it leaves set."""
     params[...] = result.x
     loss = float(result.fun)
-    if not (math.isfinite(loss) and np.isfinite(params).all()):
-        if not math.isfinite(best["loss"]):
+    best_loss, best = run.best
+    finite = math.isfinite(loss) and np.isfinite(params).all()
+    if not finite or (run.non_finite_last and result.status != 99):
+        if math.isfinite(best_loss):
+            np.copyto(params, best)
+        elif finite:  # finite only in float64 so far (see _Float64Objective): scipy's x
+            best_loss = loss
+        else:
             raise ValueError(
                 "L-BFGS found no parameters with a finite loss on the training data, "
                 "not even the initial ones. Standardize the inputs, or scale the targets."
             )
-        np.copyto(params, best["params"])
+        what = "produced" if not finite else "stopped right after"
         return Outcome(
             int(result.nit),
-            best["loss"],
+            best_loss,
             "diverged",
-            "L-BFGS produced a non-finite loss; the parameters with the lowest finite "
-            "loss were kept. Standardize the inputs or increase alpha.",
+            f"L-BFGS {what} a non-finite loss; the parameters with the lowest finite "
+            f"loss ({best_loss:.6g}) were kept. Standardize the inputs or increase alpha.",
         )
     if result.status == 99:  # a reporter raised StopIteration
         return Outcome(int(result.nit), loss, "callback", "Training stopped by a callback.")
