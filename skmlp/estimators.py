@@ -8,7 +8,6 @@ live here.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import math
@@ -1735,8 +1734,8 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self._check_loaded_optimizer_state(state, fail)
 
     def _check_loaded_optimizer_state(self, state: TrainingState, fail) -> None:
-        """The optimizer's state has the layout its ``init`` gives, finite
-        values of the model's dtype, and takes a finite step."""
+        """The optimizer's saved state has the entries its ``init`` gives,
+        finite values of the model's dtype, and takes a finite step."""
         if state.solver not in OPTIMIZERS:
             fail("_train_state solver", f"is {state.solver!r}, not one of {sorted(OPTIMIZERS)}")
         cls = OPTIMIZERS[state.solver]
@@ -1744,10 +1743,13 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         dtype = self.coefs_[0].dtype
         params = np.zeros(state.n_params, dtype)
         fresh = optimizer.init(params)
-        if not isinstance(state.optimizer, dict) or state.optimizer.keys() != fresh.keys():
-            fail("_train_state optimizer", f"does not hold the entries {sorted(fresh)}")
-        for key, value in state.optimizer.items():
-            what, like = f"_train_state optimizer[{key!r}]", fresh[key]
+        expected = fresh.to_dict()
+        saved = state.optimizer if isinstance(state.optimizer, dict) else {}
+        own = {k: v for k, v in saved.items() if not isinstance(v, dict)}  # transforms': dicts
+        if own.keys() != expected.keys():
+            fail("_train_state optimizer", f"does not hold the entries {sorted(expected)}")
+        for key, value in own.items():
+            what, like = f"_train_state optimizer[{key!r}]", expected[key]
             if isinstance(like, np.ndarray):
                 if not (isinstance(value, np.ndarray) and value.dtype == dtype):
                     fail(what, f"is not a {dtype} array like coefs_")
@@ -1759,9 +1761,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             elif isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
                 fail(what, f"is {value!r}, not a finite number")
         # negative second moments (a square root of them) show in the step
-        moved = copy.deepcopy(state.optimizer)
+        fresh.load(own)
         with np.errstate(all="ignore"):
-            optimizer.update(params, np.zeros_like(params), moved, 1e-3)
+            optimizer.update(np.zeros_like(params), fresh, params, 1e-3)
         if not np.isfinite(params).all():
             fail(
                 "_train_state optimizer",

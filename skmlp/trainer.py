@@ -455,7 +455,7 @@ def run_stochastic(
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
                     reason, message = "diverged", _diverged(checkpoints.commits, rate)
                     break
-                if not _all_finite(state.optimizer):
+                if not _all_finite(_saved(state.optimizer)):
                     # the weights are finite but the optimizer would never
                     # move those whose moments overflowed again
                     reason, message = "diverged", _state_overflowed(checkpoints.commits)
@@ -513,6 +513,12 @@ def _loss_rise(records: Sequence[EpochRecord]) -> str:
         "times: training is unstable and the final weights are likely poor. Use a "
         "smaller learning_rate_init, or standardize the inputs."
     )
+
+
+def _saved(optimizer_state):
+    """What of the optimizer's state persists (its scratch buffers hold
+    anything)."""
+    return optimizer_state.to_dict() if hasattr(optimizer_state, "to_dict") else optimizer_state
 
 
 def _all_finite(tree) -> bool:
