@@ -685,7 +685,7 @@ class _Float64Objective:
             wide_sw = None if sw is None else sw.astype(np.float64)
             narrow = self.narrow
             ws = narrow.net.workspace(X.shape[0], x.astype(np.float64))
-            step = Step(narrow.net, ws, None, (), narrow.alpha, narrow.l1_ratio)
+            step = Step(narrow.net, ws, None, narrow.alpha, narrow.l1_ratio)
             self.wide = (step, wide_X, wide_Y, wide_sw)
         step, X, Y, sw = self.wide
         step.ws.params[...] = x
