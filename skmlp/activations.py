@@ -40,6 +40,10 @@ LEAKY_SLOPE = 0.01
 _GELU_C = float(np.sqrt(2.0 / np.pi))
 _GELU_K = 0.044715
 _GELU_CLIP = 10.0
+# SELU's fixed point constants (Klambauer et al. 2017, eq. 14)
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+_MISH_CLIP = 20.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Activation:
     onnx: Callable | None = None
     needs_input: bool = False
     saturates: bool = False  # |f(z)| <= 1 everywhere
+    # |f(z)| <= bound_slope * |z| + 1 where it does not saturate
+    bound_slope: float = 1.0
     # where the compiled step beats the numpy one, measured with one BLAS
     # thread (docs/performance.md): "always", "small" (a batch's widest hidden
     # layer holds at most compiled.SMALL values) or "never"
@@ -65,9 +71,11 @@ class Activation:
         """An upper bound on ``|f(z)|`` over all ``|z| <= bound``.
 
         The squashing activations stay within 1; every other one here is
-        within ``|z| + 1`` (ELU's floor is -1, softplus adds at most log 2).
+        within ``bound_slope * |z| + 1`` (ELU's floor is -1, softplus adds at
+        most log 2; SELU grows by its scale and its floor is
+        ``-SELU_SCALE * SELU_ALPHA``, about -1.76, hence its entry's slope 2).
         """
-        return 1.0 if self.saturates else bound + 1.0
+        return 1.0 if self.saturates else self.bound_slope * bound + 1.0
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Return ``f(z)`` in a new array (convenience for tests and users)."""
@@ -171,6 +179,74 @@ def _softplus_derivative(z, a, delta, work):
     delta *= work
 
 
+# selu: f(z) = scale * z for z > 0, else scale * alpha * (exp(z) - 1)
+# (Klambauer et al. 2017); f' = scale where a > 0, else a + scale * alpha.
+# The negative branch multiplies by the one constant scale * alpha, in the
+# forward pass and the derivative alike, so that f' is exactly 0 in the far
+# negative tail. The derivative reads the output alone, in two passes over
+# the one scratch buffer: (min(a, 0) + scale * alpha), then the factor
+# 1 / alpha where a > 0.
+_SELU_NEGATIVE = SELU_SCALE * SELU_ALPHA
+
+
+def _selu(z, out, work):
+    np.minimum(z, 0.0, out=work)
+    np.expm1(work, out=work)
+    work *= _SELU_NEGATIVE
+    np.maximum(z, 0.0, out=out)
+    out *= SELU_SCALE
+    out += work
+
+
+def _selu_derivative(z, a, delta, work):
+    np.minimum(a, 0.0, out=work)
+    work += _SELU_NEGATIVE
+    delta *= work
+    np.greater(a, 0.0, out=work)
+    work *= SELU_SCALE / _SELU_NEGATIVE - 1.0
+    work += 1.0
+    delta *= work
+
+
+# mish: f(z) = z tanh(softplus(z)) (Misra 2019). With e = exp(z),
+#   t = tanh(softplus(z)) = n / (n + 2),  n = e (e + 2),
+# which keeps its relative precision as e -> 0 (t ~ e there). With u = e + 1
+# and q = u^2 + 1 = n + 2, the derivative t + z sigmoid(z) (1 - t^2) is
+#   f'(z) = e ((u + 1) / q + 4 z u / q^2),
+# whose factor e is applied to delta first (exactly) and whose bracket holds
+# only O(1) quantities. z is clipped at 20 inside exp: beyond it t is 1 in
+# float32 and float64 alike, and q^2 cannot overflow. The second term is
+# carried in z, so z and work are the only scratch buffers.
+def _mish(z, out, work):
+    np.minimum(z, _MISH_CLIP, out=work)
+    np.exp(work, out=work)  # e
+    np.add(work, 2.0, out=out)
+    work *= out  # n
+    np.add(work, 2.0, out=out)
+    work /= out  # t
+    np.multiply(z, work, out=out)
+
+
+def _mish_derivative(z, a, delta, work):
+    np.minimum(z, _MISH_CLIP, out=z)
+    np.exp(z, out=work)  # e
+    delta *= work  # delta e
+    z *= delta  # first: z may be as large as the dtype allows, and delta e is 0 there
+    work += 1.0  # u
+    z *= work
+    z *= 4.0  # 4 z u delta e
+    work += 1.0
+    delta *= work  # delta e (u + 1)
+    work -= 1.0
+    work *= work
+    work += 1.0
+    np.reciprocal(work, out=work)  # 1 / q
+    delta *= work
+    z *= work
+    z *= work
+    delta += z
+
+
 # gelu, tanh approximation (Hendrycks & Gimpel 2016):
 #   f(z) = z (1 + t) / 2,  t = tanh(u),  u = c (z + k z^3)
 #   f'(z) = (1 + t) / 2 + c z p (1 - t^2) / 2,  p = 1 + 3 k z^2
@@ -241,6 +317,21 @@ def _softplus_onnx(g, z, name):
     tail = g.node("Exp", [g.node("Neg", [g.node("Abs", [z])])])
     tail = g.node("Log", [g.node("Add", [tail, g.const("one", 1.0)])])
     return g.node("Add", [g.node("Relu", [z]), tail], name)
+
+
+def _selu_onnx(g, z, name):
+    # scale * relu(z) + scale * alpha * (exp(min(z, 0)) - 1), as _selu
+    # (onnxruntime has no double kernel for Selu)
+    neg = g.node("Exp", [g.node("Min", [z, g.const("zero", 0.0)])])
+    neg = g.node("Sub", [neg, g.const("one", 1.0)])
+    neg = g.node("Mul", [neg, g.const("selu_negative", _SELU_NEGATIVE)])
+    pos = g.node("Mul", [g.node("Relu", [z]), g.const("selu_scale", SELU_SCALE)])
+    return g.node("Add", [pos, neg], name)
+
+
+def _mish_onnx(g, z, name):
+    # z tanh(softplus(z)), softplus written stably as _softplus_onnx
+    return g.node("Mul", [z, g.node("Tanh", [_softplus_onnx(g, z, None)])], name)
 
 
 def _gelu_onnx(g, z, name):
@@ -354,6 +445,47 @@ ACTIVATIONS: dict[str, Activation] = {
             c_forward=cython("out = (z if z > 0 else 0) + _log1p(_exp(-fabs(z)))"),
             c_derivative=cython("delta *= -_expm1(-a)"),
             onnx=_onnx_op("Softplus", _softplus_onnx),
+        ),
+        Activation(
+            "selu",
+            _selu,
+            _selu_derivative,
+            c_forward=cython(
+                "out = z * scale if z > 0 else sa * _expm1(z)",
+                scale=SELU_SCALE,
+                sa=_SELU_NEGATIVE,
+            ),
+            c_derivative=cython(
+                "delta *= scale if a > 0 else a + sa", scale=SELU_SCALE, sa=_SELU_NEGATIVE
+            ),
+            onnx=_onnx_op("Selu", _selu_onnx, alpha=SELU_ALPHA, gamma=SELU_SCALE),
+            bound_slope=2.0,
+        ),
+        Activation(
+            "mish",
+            _mish,
+            _mish_derivative,
+            c_forward=cython(
+                "em = _exp(z if z < clip else clip)",
+                "nn = em * (em + 2)",
+                "out = z * (nn / (nn + 2))",
+                clip=_MISH_CLIP,
+            ),
+            c_derivative=cython(
+                "v = z if z < clip else clip",
+                "em = _exp(v)",
+                "d = delta * em",
+                "u = em + 1",
+                "s = v * d * u * 4",
+                "p = u + 1",
+                "d = d * p",
+                "u2 = p - 1",
+                "w = 1 / (u2 * u2 + 1)",
+                "delta = d * w + s * w * w",
+                clip=_MISH_CLIP,
+            ),
+            onnx=_mish_onnx,
+            needs_input=True,
         ),
     )
 }

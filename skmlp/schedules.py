@@ -191,6 +191,27 @@ def one_cycle(
     return schedule
 
 
+def coslog(*, learning_rate_init, max_iter, steps_per_epoch, **_) -> Schedule:
+    """RealMLP's schedule (Holzmüller et al. 2024), per step: with ``t`` the
+    fraction of the ``max_iter`` epochs done,
+    ``learning_rate_init * (1 - cos(2 pi log2(1 + 15 t))) / 2``.
+
+    Four cosine cycles on a logarithmic clock, each longer than the one
+    before: the rate starts at 0, peaks at ``learning_rate_init`` (first at
+    ``t = (sqrt(2) - 1) / 15``, about 2.8% of training) and ends at 0. Past
+    ``max_iter`` epochs (more ``partial_fit`` calls than planned) it stays 0.
+    """
+    total = max_iter * steps_per_epoch
+
+    def schedule(step):
+        t = min(1.0, step / total)
+        return (
+            learning_rate_init * 0.5 * (1.0 - math.cos(2.0 * math.pi * math.log2(1.0 + 15.0 * t)))
+        )
+
+    return schedule
+
+
 SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "constant": constant,
     "invscaling": invscaling,
@@ -202,6 +223,7 @@ SCHEDULES: dict[str, Callable[..., Schedule]] = {
     "cosine_restarts": cosine_restarts,
     "cyclic": cyclic,
     "one_cycle": one_cycle,
+    "coslog": coslog,
 }
 
 # scikit-learn's three apply to solver='sgd' only, exactly as in scikit-learn;

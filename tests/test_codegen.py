@@ -65,7 +65,7 @@ def test_a_new_activation_is_one_registry_entry(tmp_path):
     assert "out[i] = z[i] * s * beta" in forward
     assert "delta[i] *= a[i] + half" in _function(source, "_derive_swish")
     assert f"elif code == {code}:\n        _forward_swish(z, out, size)" in source
-    assert '"softplus", "swish", )' in source
+    assert f'"{list(ACTIVATIONS)[-1]}", "swish", )' in source  # appended last
 
 
 def test_a_new_loss_is_one_registry_entry(tmp_path):

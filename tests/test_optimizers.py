@@ -157,6 +157,32 @@ def test_nadam_two_steps_by_hand(beta_1, beta_2, epsilon):
     np.testing.assert_allclose(_two_steps(optimizer), expected, rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("beta_1, beta_2", [(0.9, 0.99), (0.5, 0.999)])
+def test_lion_two_steps_by_hand(beta_1, beta_2):
+    # Chen et al. 2023, Algorithm 2, in its own (beta m + (1 - beta) g) form
+    expected = []
+    for j, theta in enumerate(THETA0):
+        m = 0.0
+        for grad, rate in zip(GRADS, RATES):
+            c = beta_1 * m + (1 - beta_1) * grad[j]
+            theta = theta - rate * float(np.sign(c))
+            m = beta_2 * m + (1 - beta_2) * grad[j]
+        expected.append(theta)
+    optimizer = OPTIMIZERS["lion"](beta_1=beta_1, beta_2=beta_2)
+    np.testing.assert_allclose(_two_steps(optimizer), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_lion_moves_every_coordinate_by_the_rate():
+    rng = np.random.RandomState(0)
+    params = rng.normal(size=50)
+    before = params.copy()
+    optimizer = OPTIMIZERS["lion"]()
+    optimizer.update(
+        rng.normal(size=50) * 10.0 ** rng.uniform(-6, 6, 50), optimizer.init(params), params, 0.01
+    )
+    np.testing.assert_allclose(np.abs(params - before), 0.01, rtol=1e-12)
+
+
 def test_nadam_is_not_adam():
     # the look-ahead term makes a difference from the second step on
     nadam = _two_steps(OPTIMIZERS["nadam"]())
@@ -366,9 +392,26 @@ def test_adamw_is_adam_plus_decoupled_decay_of_the_weights():
 
 
 @ignore_convergence
-@pytest.mark.parametrize("solver", ["adam", "rmsprop", "adagrad", "nadam", "lbfgs"])
+def test_lion_decays_the_weights_decoupled_and_not_the_biases():
+    lr, weight_decay = 0.01, 0.5
+    d_coefs, d_intercepts = _one_full_batch_step(
+        solver="lion", learning_rate_init=lr, weight_decay=weight_decay
+    )
+    p_coefs, p_intercepts = _one_full_batch_step(solver="lion", learning_rate_init=lr)
+    net, params0, _ = _initial_params_and_gradient(*_regression_data())
+    W0, _ = net.views(params0)
+    for d_coef, p_coef, w in zip(d_coefs, p_coefs, W0):
+        np.testing.assert_allclose(d_coef - p_coef, -lr * weight_decay * w, rtol=1e-9, atol=1e-15)
+    for d_b, p_b in zip(d_intercepts, p_intercepts):
+        np.testing.assert_array_equal(d_b, p_b)
+
+
+@ignore_convergence
+@pytest.mark.parametrize(
+    "solver", ["lbfgs", *sorted(n for n, c in OPTIMIZERS.items() if not c.decoupled_decay)]
+)
 def test_weight_decay_is_ignored_by_coupled_solvers(solver):
-    # honoured by 'sgd' and 'adamw' only
+    # honoured only by the optimizers that declare decoupled_decay (sgd, adamw, lion)
     plain_coefs, plain_intercepts = _one_full_batch_step(solver=solver, learning_rate_init=0.01)
     decayed_coefs, decayed_intercepts = _one_full_batch_step(
         solver=solver, learning_rate_init=0.01, weight_decay=0.5

@@ -81,6 +81,20 @@ def test_cosine_anneals_from_init_to_min_over_max_iter():
     assert lr_min < epochs[-1] < lr_min + 0.01 * (LR - lr_min)
 
 
+def test_coslog_is_realmlps_formula_per_step():
+    # Holzmüller et al. 2024: lr * (1 - cos(2 pi log2(1 + 15 t))) / 2, t the
+    # fraction of training done, per update
+    n_samples, batch, T = 100, 10, 8
+    rates = _preview(n_samples, batch_size=batch, learning_rate="coslog", max_iter=T)
+    t = np.arange(T * n_samples // batch) / (T * n_samples // batch)
+    expected = LR * (1 - np.cos(2 * np.pi * np.log2(1 + 15 * t))) / 2
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=1e-15)
+    assert rates[0] == 0.0
+    peaks = np.flatnonzero((rates[1:-1] > rates[:-2]) & (rates[1:-1] >= rates[2:])) + 1
+    assert len(peaks) == 4  # four cycles on the log clock, each longer than the last
+    assert np.all(np.diff(np.r_[0, peaks]) > 0) and np.all(np.diff(np.diff(peaks)) > 0)
+
+
 def test_step_decay_halves_exactly_at_multiples_of_decay_epochs():
     T = 10
     epochs = _epoch_rates(
@@ -296,7 +310,7 @@ def test_sklearn_schedules_apply_to_sgd_only(solver, schedule):
 
 
 @pytest.mark.parametrize("solver", sorted(OPTIMIZERS))
-@pytest.mark.parametrize("schedule", ["step", "cosine", "cyclic", "one_cycle"])
+@pytest.mark.parametrize("schedule", ["step", "cosine", "cyclic", "one_cycle", "coslog"])
 def test_new_schedules_apply_to_every_stochastic_solver(solver, schedule):
     rates = _preview(solver=solver, learning_rate=schedule, decay_epochs=2, max_iter=6)
     assert np.ptp(rates) > 0.1 * LR
