@@ -464,86 +464,9 @@ def _dropout_buffers(layer: Layer, batch_size: int, dtype, training: bool) -> di
     return {"dropped": np.empty(shape, dtype=dtype), "mask": np.ones(shape, dtype=dtype)}
 
 
-# SELU and Mish for ParametricActivation while skmlp.activations has no
-# entries of those names; where it has them, the registry's entries are used.
-_SELU_SCALE = 1.0507009873554805  # Klambauer et al. 2017, eq. 14
-_SELU_ALPHA = 1.6732632423543772
-_MISH_CLIP = 20.0  # exp(20)^2 is finite in float32; tanh(softplus(20)) is 1
-
-
-def _selu(z, out, work):
-    # f(z) = scale * z for z > 0, else scale * alpha * (exp(z) - 1)
-    np.minimum(z, 0.0, out=work)
-    np.expm1(work, out=work)
-    work *= _SELU_SCALE * _SELU_ALPHA
-    np.maximum(z, 0.0, out=out)
-    out *= _SELU_SCALE
-    out += work
-
-
-def _selu_derivative(z, a, delta, work):
-    # f'(z) = scale for z > 0, else scale * alpha * exp(z)
-    np.minimum(z, 0.0, out=work)
-    np.exp(work, out=work)
-    work *= _SELU_SCALE * _SELU_ALPHA  # right for z <= 0
-    np.greater(z, 0.0, out=z)
-    z *= _SELU_SCALE - _SELU_SCALE * _SELU_ALPHA  # the difference where z > 0
-    work += z
-    delta *= work
-
-
-def _mish(z, out, work):
-    # f(z) = z t, t = tanh(softplus(z)) = n (n + 2) / (n (n + 2) + 2), n = exp(z)
-    np.minimum(z, _MISH_CLIP, out=work)
-    np.exp(work, out=work)
-    np.add(work, 2.0, out=out)
-    work *= out
-    np.add(work, 2.0, out=out)
-    work /= out
-    np.multiply(z, work, out=out)
-
-
-def _mish_derivative(z, a, delta, work):
-    # f'(z) = t + z sigmoid(z) (1 - t^2). With u = 1 + n and w = 2 / (u^2 + 1),
-    # t = 1 - w and 1 - t^2 = w (2 - w), so with v = z sigmoid(z) w:
-    # f'(z) = 1 - w + v (2 - w) = (1 + 2 v) - w (1 + v)
-    np.minimum(z, _MISH_CLIP, out=work)
-    np.exp(work, out=work)
-    z *= work
-    work += 1.0  # u
-    z /= work  # z sigmoid(z)
-    work *= work
-    work += 1.0
-    np.divide(2.0, work, out=work)  # w
-    z *= work  # v
-    z += 1.0
-    work *= z  # w (1 + v)
-    z += z
-    z -= 1.0  # 1 + 2 v
-    z -= work
-    delta *= z
-
-
-@dataclass(frozen=True)
-class _LocalActivation(Activation):
-    slope: float = 1.0  # |f(z)| <= slope * |z| + 1
-
-    def output_bound(self, bound: float) -> float:
-        return self.slope * bound + 1.0
-
-
-_LOCAL_ACTIVATIONS = {
-    # |selu(z)| <= scale |z| for z > 0 and <= scale * alpha (1.76) below
-    "selu": _LocalActivation("selu", _selu, _selu_derivative, slope=2.0),
-    "mish": _LocalActivation("mish", _mish, _mish_derivative, needs_input=True),
-}
-
-
 def _activation(name: str) -> Activation:
     if name in ACTIVATIONS:
         return ACTIVATIONS[name]
-    if name in _LOCAL_ACTIVATIONS:
-        return _LOCAL_ACTIVATIONS[name]
     raise ValueError(f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}.")
 
 
@@ -557,9 +480,8 @@ class ParametricActivation(Layer):
     n : int
         The width (input and output).
     activation : str, default='selu'
-        ``f``: a name in :data:`skmlp.activations.ACTIVATIONS`, or ``'selu'``
-        or ``'mish'``. RealMLP-TD uses SELU for classification and Mish for
-        regression.
+        ``f``: a name in :data:`skmlp.activations.ACTIVATIONS`. RealMLP-TD
+        uses ``'selu'`` for classification and ``'mish'`` for regression.
     lr_factor : float, default=0.1
         The learning-rate factor of ``alpha`` (RealMLP-TD's ``act_lr_factor``).
     dropout : float, default=0.0
