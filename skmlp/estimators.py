@@ -45,7 +45,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import compiled
+from . import _loading, compiled
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
 from ._warn import warn
 from .activations import ACTIVATIONS
@@ -55,7 +55,7 @@ from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
 from .optimizers import OPTIMIZERS, make_chain
 from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
-from .state import HISTORY_KEYS, StoppingState, TrainingState
+from .state import StoppingState, TrainingState
 from .stopping import make_stopping_rule
 from .trainer import (
     Batches,
@@ -213,20 +213,6 @@ def _numeric_targets(y, name: str = "y"):
         raise ValueError(
             f"{name} must hold numbers for a regression; converting it to float failed: {exc}"
         ) from exc
-
-
-# the dtypes a network trains and predicts in
-_MODEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-# what every fitted model holds (a loaded state lacking any is refused)
-_FITTED_ATTRIBUTES = (
-    "coefs_",
-    "intercepts_",
-    "n_outputs_",
-    "n_layers_",
-    "n_features_in_",
-    "out_activation_",
-)
 
 
 # the attributes a copy of the estimator needs to predict (besides the weights)
@@ -1589,186 +1575,12 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        # a state holding any fitted attribute must be a whole fitted model
-        if any(k.endswith("_") and not k.startswith("_") for k in state):
+        if _loading.is_fitted_state(state):
             self._check_fitted_state()
 
     def _check_fitted_state(self) -> None:
-        """Refuse a loaded state that does not describe a network of this class.
-
-        Called when a pickled or skops-loaded estimator is restored: wrong
-        shapes or missing arrays would otherwise give a model that predicts
-        garbage, or fails later with an obscure error.
-        """
-        name = type(self).__name__
-        missing = [a for a in _FITTED_ATTRIBUTES if a not in vars(self)]
-        if missing:
-            raise ValueError(
-                f"The loaded {name} state lacks {missing}; the file is not a fitted {name}."
-            )
-        coefs, intercepts = self.coefs_, self.intercepts_
-        if (
-            not (isinstance(coefs, list) and isinstance(intercepts, list))
-            or len(coefs) != len(intercepts)
-            or not coefs
-        ):
-            raise ValueError(
-                f"The loaded {name} state has {len(coefs)} weight matrices and "
-                f"{len(intercepts)} bias vectors; they must be non-empty lists of equal length."
-            )
-        for i, (W, b) in enumerate(zip(coefs, intercepts)):
-            if not (isinstance(W, np.ndarray) and W.ndim == 2 and W.dtype.kind == "f"):
-                raise ValueError(f"The loaded {name} state: coefs_[{i}] is not a 2-d float array.")
-            if not (isinstance(b, np.ndarray) and b.shape == (W.shape[1],)):
-                raise ValueError(
-                    f"The loaded {name} state: intercepts_[{i}] has shape "
-                    f"{getattr(b, 'shape', None)}, expected {(W.shape[1],)}."
-                )
-            # the network trains and predicts in one dtype: float32 or float64
-            if W.dtype not in _MODEL_DTYPES or W.dtype != coefs[0].dtype or b.dtype != W.dtype:
-                good = W.dtype in _MODEL_DTYPES and W.dtype == coefs[0].dtype
-                wrong, dtype = (f"intercepts_[{i}]", b.dtype) if good else (f"coefs_[{i}]", W.dtype)
-                raise ValueError(
-                    f"The loaded {name} state: {wrong} is {dtype}; every array of coefs_ "
-                    "and intercepts_ must be float32 or float64, all of one dtype "
-                    f"(coefs_[0] is {coefs[0].dtype})."
-                )
-            if i and W.shape[0] != coefs[i - 1].shape[1]:
-                raise ValueError(
-                    f"The loaded {name} state: coefs_[{i}] has {W.shape[0]} rows but layer "
-                    f"{i} has {coefs[i - 1].shape[1]} units."
-                )
-        if getattr(self, "n_features_in_", coefs[0].shape[0]) != coefs[0].shape[0]:
-            raise ValueError(
-                f"The loaded {name} state: n_features_in_={self.n_features_in_} but "
-                f"coefs_[0] has {coefs[0].shape[0]} rows."
-            )
-        if self.out_activation_ not in self._output_links:
-            raise ValueError(
-                f"The loaded {name} state: out_activation_={self.out_activation_!r} is not "
-                f"an output of {name} (one of {sorted(self._output_links)})."
-            )
-        if self.n_outputs_ != coefs[-1].shape[1]:
-            raise ValueError(
-                f"The loaded {name} state: n_outputs_={self.n_outputs_} and "
-                f"out_activation_={self.out_activation_!r} do not match the output layer "
-                f"({coefs[-1].shape[1]} units)."
-            )
-        self._check_loaded_details(name)
-
-    def _check_loaded_details(self, name: str) -> None:
-        """Types, names, finiteness and record lengths of a loaded state."""
-
-        def fail(attribute, problem):
-            raise ValueError(f"The loaded {name} state: {attribute} {problem}.")
-
-        for attribute in ("n_outputs_", "n_layers_", "n_features_in_"):
-            value = getattr(self, attribute)
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                fail(attribute, f"is {value!r}, not a positive integer")
-        if self.n_layers_ != len(self.coefs_) + 1:
-            fail("n_layers_", f"is {self.n_layers_} but coefs_ holds {len(self.coefs_)} layers")
-        for kind, arrays in (("coefs_", self.coefs_), ("intercepts_", self.intercepts_)):
-            for i, array in enumerate(arrays):
-                if not np.isfinite(array).all():
-                    fail(f"{kind}[{i}]", "holds non-finite values")
-        if self.activation not in ACTIVATIONS:
-            fail("activation", f"{self.activation!r} is not one of {sorted(ACTIVATIONS)}")
-        allowed_losses = self._parameter_constraints.get("loss")
-        if allowed_losses is not None and not allowed_losses[0].is_satisfied_by(self.loss):
-            fail("loss", f"{self.loss!r} is not a loss of {name}")
-        link = self._out_activation_of_loss()
-        if link is not None and self.out_activation_ != link:
-            fail(
-                "out_activation_",
-                f"is {self.out_activation_!r} but loss={self.loss!r} uses {link!r}",
-            )
-        names = vars(self).get("feature_names_in_")
-        if names is not None and (
-            not isinstance(names, np.ndarray)
-            or names.ndim != 1
-            or len(names) != self.n_features_in_
-        ):
-            fail("feature_names_in_", f"does not hold one name per feature ({self.n_features_in_})")
-        history = vars(self).get("history_")
-        if history is not None:
-            lengths = {k: len(v) for k, v in history.items()} if isinstance(history, dict) else {}
-            if set(lengths) != set(HISTORY_KEYS) or len(set(lengths.values())) != 1:
-                fail("history_", f"does not hold lists of equal length for {list(HISTORY_KEYS)}")
-            if len(vars(self).get("loss_curve_", history["train_loss"])) != lengths["epoch"]:
-                fail("loss_curve_", "and history_ have different lengths")
-        if vars(self).get("_train_state") is not None:
-            self._check_loaded_training_state(fail)
-
-    def _check_loaded_training_state(self, fail) -> None:
-        try:
-            state = TrainingState.from_dict(self._train_state)
-        except (TypeError, KeyError, ValueError) as exc:
-            fail("_train_state", f"is not a training state ({exc!r})")
-        n_params = sum(W.size + b.size for W, b in zip(self.coefs_, self.intercepts_))
-        if state.n_params != n_params:
-            fail("_train_state", f"is for {state.n_params} parameters, the network has {n_params}")
-        for key, value in state.optimizer.items():
-            if isinstance(value, np.ndarray) and value.shape != (n_params,):
-                fail(
-                    f"_train_state optimizer[{key!r}]",
-                    f"has shape {value.shape}, not ({n_params},)",
-                )
-        best = state.best_params
-        if best is not None and np.shape(best) != (n_params,):
-            fail("_train_state best_params", f"has shape {np.shape(best)}")
-        if best is not None and not (
-            best.dtype == self.coefs_[0].dtype and np.isfinite(best).all()
-        ):
-            fail("_train_state best_params", f"is not a finite {self.coefs_[0].dtype} array")
-        history = vars(self).get("history_")
-        if history is not None and len(state.records) != len(history["epoch"]):
-            fail("_train_state", "records and history_ have different lengths")
-        for clock in ("step", "schedule_start", "t"):
-            value = getattr(state, clock)
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-                fail(f"_train_state {clock}", f"is {value!r}, not a non-negative integer")
-        scale = state.rate_scale
-        if isinstance(scale, bool) or not isinstance(scale, Real) or not 0 < scale < math.inf:
-            fail("_train_state rate_scale", f"is {scale!r}, not a positive finite number")
-        self._check_loaded_optimizer_state(state, fail)
-
-    def _check_loaded_optimizer_state(self, state: TrainingState, fail) -> None:
-        """The optimizer's saved state has the entries its ``init`` gives,
-        finite values of the model's dtype, and takes a finite step."""
-        if state.solver not in OPTIMIZERS:
-            fail("_train_state solver", f"is {state.solver!r}, not one of {sorted(OPTIMIZERS)}")
-        cls = OPTIMIZERS[state.solver]
-        optimizer = cls(**{name: getattr(self, name) for name in cls.hyperparameters})
-        dtype = self.coefs_[0].dtype
-        params = np.zeros(state.n_params, dtype)
-        fresh = optimizer.init(params)
-        expected = fresh.to_dict()
-        saved = state.optimizer if isinstance(state.optimizer, dict) else {}
-        own = {k: v for k, v in saved.items() if not isinstance(v, dict)}  # transforms': dicts
-        if own.keys() != expected.keys():
-            fail("_train_state optimizer", f"does not hold the entries {sorted(expected)}")
-        for key, value in own.items():
-            what, like = f"_train_state optimizer[{key!r}]", expected[key]
-            if isinstance(like, np.ndarray):
-                if not (isinstance(value, np.ndarray) and value.dtype == dtype):
-                    fail(what, f"is not a {dtype} array like coefs_")
-                if not np.isfinite(value).all():
-                    fail(what, "holds non-finite values")
-            elif isinstance(like, Integral):
-                if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-                    fail(what, f"is {value!r}, not a non-negative integer (a step count)")
-            elif isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-                fail(what, f"is {value!r}, not a finite number")
-        # negative second moments (a square root of them) show in the step
-        fresh.load(own)
-        with np.errstate(all="ignore"):
-            optimizer.update(np.zeros_like(params), fresh, params, 1e-3)
-        if not np.isfinite(params).all():
-            fail(
-                "_train_state optimizer",
-                "holds values that give a non-finite step (negative moments)",
-            )
+        """Refuse a loaded state that does not describe a network of this class."""
+        _loading.check_fitted_state(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1850,44 +1662,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _check_fitted_state(self) -> None:
         super()._check_fitted_state()
-        missing = [a for a in ("classes_", "_target_type", "_multilabel") if a not in vars(self)]
-        if missing:
-            raise ValueError(
-                f"The loaded MLPClassifier state lacks {missing}; the file is not a "
-                "fitted MLPClassifier."
-            )
-        classes = self.classes_
-        if not isinstance(classes, np.ndarray) or classes.ndim != 1 or classes.dtype == object:
-            raise ValueError(
-                "The loaded MLPClassifier state: classes_ is not a 1-d array of labels "
-                f"(got {type(classes).__name__})."
-            )
-        if len(classes) > 1 and not (classes[1:] > classes[:-1]).all():
-            raise ValueError(
-                f"The loaded MLPClassifier state: classes_ {classes.tolist()} is not sorted "
-                "and unique; predictions would map to the wrong labels."
-            )
-        if self._target_type not in ("binary", "multiclass", "multilabel-indicator") or not (
-            isinstance(self._multilabel, bool)
-        ):
-            raise ValueError(
-                f"The loaded MLPClassifier state: _target_type={self._target_type!r} and "
-                f"_multilabel={self._multilabel!r} do not describe a classification."
-            )
-        n_classes = len(classes)
-        binary = self.out_activation_ == "logistic" and not self._multilabel
-        if (
-            self.n_outputs_ != (1 if binary else n_classes)
-            or (binary and n_classes != 2)
-            or (self._multilabel and self.out_activation_ != "logistic")
-            or self._multilabel != (self._target_type == "multilabel-indicator")
-            or binary != (self._target_type == "binary")
-        ):
-            raise ValueError(
-                f"The loaded MLPClassifier state: classes_ {self.classes_.tolist()} "
-                f"(multilabel={self._multilabel}) do not match the output layer "
-                f"({self.n_outputs_} units, out_activation_={self.out_activation_!r})."
-            )
+        _loading.check_classifier_state(self)
 
     def __init__(
         self,
