@@ -24,10 +24,7 @@ from sklearn.metrics import accuracy_score, get_scorer, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
-    Interval,
     InvalidParameterError,
-    Options,
-    StrOptions,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -45,16 +42,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _loading, compiled
+from . import _loading, _params, compiled
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
 from ._warn import warn
-from .activations import ACTIVATIONS
-from .initializers import INITIALIZERS
 from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
 from .optimizers import OPTIMIZERS, make_chain
-from .schedules import SCHEDULES, SKLEARN_SCHEDULES, make_schedule
+from .schedules import SKLEARN_SCHEDULES, make_schedule
 from .state import StoppingState, TrainingState
 from .stopping import make_stopping_rule
 from .trainer import (
@@ -369,281 +364,6 @@ def _stochastic(est) -> bool:
     return True
 
 
-_PARAMETERS_DOC = """\
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of units in the ith hidden layer.
-
-    activation : {'relu', 'identity', 'logistic', 'tanh', 'leaky_relu', \
-'elu', 'gelu', 'softplus'}, default='relu'
-        Activation of the hidden layers. The first four are scikit-learn's;
-        ``leaky_relu`` has slope 0.01 below zero, ``elu`` has alpha 1 and
-        ``gelu`` is the tanh approximation.
-
-    solver : {'adam', 'sgd', 'lbfgs', 'adamw', 'rmsprop', 'adagrad', 'nadam'}, default='adam'
-        The weight optimizer: Adam, stochastic gradient descent with
-        (Nesterov) momentum, scipy's full-batch L-BFGS-B, or the stochastic
-        AdamW (Adam with decoupled ``weight_decay``), RMSProp, Adagrad
-        (try ``learning_rate_init=0.01``) and NAdam. The update equations are
-        in the documentation's optimization page.
-
-    alpha : float, default=0.0001
-        Strength of the L2 penalty on the weights (not the biases). As in
-        scikit-learn the penalty ``alpha / 2 * ||W||^2`` is divided by the
-        (weighted) number of samples in each batch.
-
-    batch_size : int or 'auto', default='auto'
-        Samples per mini-batch for the stochastic solvers; ``'auto'`` is
-        ``min(200, n_samples)``. ``n_samples`` gives full-batch gradient
-        descent and ``1`` online SGD. Ignored by ``'lbfgs'``.
-
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'plateau', 'step', \
-'exponential', 'cosine', 'cosine_restarts', 'cyclic', 'one_cycle'}, \
-default='constant'
-        Learning-rate schedule. scikit-learn's three apply to
-        ``solver='sgd'`` only, exactly as there: ``'invscaling'`` uses
-        ``learning_rate_init / (t_ + 1) ** power_t`` each epoch;
-        ``'adaptive'`` divides the rate by 5 whenever the stopping rule would
-        otherwise stop training, until it falls below 1e-6. The others apply
-        to every stochastic solver: ``'plateau'`` is ``'adaptive'`` for any
-        solver, dividing by ``plateau_factor`` until the rate is at or below
-        ``max(learning_rate_min, 1e-12)``; ``'step'`` multiplies the rate by
-        ``decay_rate`` every ``decay_epochs`` epochs; ``'exponential'`` by
-        ``decay_rate ** (epoch / decay_epochs)``; ``'cosine'`` anneals it to
-        ``learning_rate_min`` over ``max_iter`` epochs; ``'cosine_restarts'``
-        is SGDR (periods ``restart_epochs``, growing by ``restart_mult``);
-        ``'cyclic'`` cycles between ``learning_rate_init`` and
-        ``learning_rate_max`` (half-cycle ``half_cycle_epochs``, amplitude by
-        ``cyclic_mode``); ``'one_cycle'`` rises to ``learning_rate_max`` over
-        ``peak_fraction`` of training, then anneals to
-        ``learning_rate_min``. The last three change the rate every batch,
-        the others every epoch. Preview any of them with
-        :func:`skmlp.learning_rate_schedule`.
-
-    learning_rate_init : float or 'auto', default=0.001
-        The initial learning rate of the stochastic solvers. ``'auto'`` runs
-        the learning-rate range test (:func:`skmlp.lr_range_test`) on the
-        training data at the start of ``fit`` and uses its suggestion,
-        stored as ``learning_rate_init_``.
-
-    power_t : float, default=0.5
-        Exponent of ``learning_rate='invscaling'``.
-
-    max_iter : int, default=200
-        Maximum number of epochs (stochastic solvers) or iterations
-        (``'lbfgs'``).
-
-    shuffle : bool, default=True
-        Whether to shuffle the samples every epoch.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialization, the validation split and the
-        shuffling. An int gives bit-identical fits.
-
-    tol : float, default=1e-4
-        Tolerance of the stopping rule: training stops when the loss (or the
-        validation score with ``early_stopping``) fails to improve by ``tol``
-        for more than ``n_iter_no_change`` consecutive epochs. For
-        ``'lbfgs'`` it is the gradient tolerance ``gtol``.
-
-    verbose : bool or int, default=False
-        Whether to print progress: any truthy value prints scikit-learn's
-        lines (``Iteration 3, loss = 0.12345678`` per epoch, the validation
-        score with ``early_stopping``, and why training stopped). The other
-        per-epoch numbers are in ``history_``.
-
-    warm_start : bool, default=False
-        Reuse the previous fit's solution as initialization. Unlike
-        scikit-learn, the optimizer's state (Adam's moments and step count,
-        SGD's velocity, the adaptive learning rate) carries over too, so
-        that two warm-started fits continue one run; see the deviations page.
-
-    momentum : float, default=0.9
-        Momentum of ``solver='sgd'``.
-
-    nesterovs_momentum : bool, default=True
-        Whether ``solver='sgd'`` uses Nesterov's momentum.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified for
-        single-output classification), stop when its score stops improving,
-        and restore the best-scoring weights. Stochastic solvers only.
-
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out for ``early_stopping``.
-
-    beta_1 : float, default=0.9
-        Decay rate of Adam's first-moment estimate, in [0, 1).
-
-    beta_2 : float, default=0.999
-        Decay rate of Adam's second-moment estimate, in [0, 1).
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-
-    n_iter_no_change : int, default=10
-        Patience of the stopping rule, in epochs.
-
-    max_fun : int, default=15000
-        Maximum number of loss evaluations of ``'lbfgs'``.
-
-    weight_init : {'sklearn', 'glorot_uniform', 'glorot_normal', \
-'he_uniform', 'he_normal', 'lecun_normal'}, default='sklearn'
-        Weight initialization. ``'sklearn'`` reproduces scikit-learn's draws
-        exactly; the others are the Glorot/Xavier (tanh, logistic), He/MSRA
-        (relu family) and LeCun schemes with zero biases.
-
-    dtype : {'auto', 'float32', 'float64'}, default='auto'
-        The floating-point type the network trains and predicts in.
-        ``'auto'`` keeps float32 input in float32 and trains float64 input in
-        float32 when the solver is stochastic and there are at least 10,000
-        training samples (about twice as fast, with no measurable accuracy
-        cost), in float64 otherwise. Predictions always come back in the
-        floating dtype of the ``X`` passed to ``predict``.
-
-    weight_decay : float, default=0.0
-        Decoupled weight decay (Loshchilov & Hutter 2019): before each
-        update the weights (not the biases) shrink by
-        ``learning_rate * weight_decay`` of themselves. Honoured by
-        ``solver='sgd'`` and ``'adamw'``, ignored by the others; distinct from
-        ``alpha``, scikit-learn's L2 term added to the gradient.
-
-    rho : float, default=0.9
-        Decay rate of RMSProp's squared-gradient average, in [0, 1).
-
-    learning_rate_min : float, default=0.0
-        The floor that ``'cosine'`` and ``'cosine_restarts'`` anneal to, and
-        the final rate of ``'one_cycle'``.
-
-    learning_rate_max : float or None, default=None
-        The top rate of ``'cyclic'`` and the peak of ``'one_cycle'``; must be
-        at least ``learning_rate_init``. ``None`` is 10 x
-        ``learning_rate_init``.
-
-    decay_rate : float, default=0.5
-        The factor of ``'step'`` and ``'exponential'`` per ``decay_epochs``,
-        and of ``cyclic_mode='exp_range'``'s amplitude, in (0, 1].
-
-    decay_epochs : float, default=10
-        The period of ``decay_rate``, in epochs.
-
-    restart_epochs : float, default=10
-        The first period of ``'cosine_restarts'``, in epochs.
-
-    restart_mult : float, default=2
-        Each ``'cosine_restarts'`` period is this many times the previous.
-
-    half_cycle_epochs : float, default=4
-        Half a cycle of ``'cyclic'`` (base to top), in epochs.
-
-    cyclic_mode : {'triangular', 'triangular2', 'exp_range'}, default='triangular'
-        The amplitude of ``'cyclic'``: constant, halved every cycle, or
-        multiplied by ``decay_rate`` every ``decay_epochs``.
-
-    peak_fraction : float, default=0.3
-        Fraction of training over which ``'one_cycle'`` rises to its peak.
-
-    warmup_epochs : float, default=0
-        Linear warm-up for any schedule: the rate of update ``s`` is
-        multiplied by ``min(1, (s + 1) / (warmup_epochs * steps_per_epoch))``.
-        Must be shorter than ``max_iter``.
-
-    l1_ratio : float, default=0.0
-        Elastic-net mixing of the ``alpha`` penalty, as scikit-learn's
-        ElasticNet: ``alpha * ((1 - l1_ratio) / 2 * ||W||^2 + l1_ratio *
-        ||W||_1)``, divided by the batch's sample-weight sum. ``0`` is
-        scikit-learn's L2 term; ``1`` is pure L1, whose clipped updates set
-        weights to exactly zero. Biases are never penalized.
-
-    dropout : float or tuple of float, default=0.0
-        Fraction of units dropped in each hidden layer during training
-        (inverted dropout: kept units are scaled by ``1 / (1 - dropout)``,
-        nothing is dropped at prediction). A float applies to every hidden
-        layer, a tuple gives one rate per hidden layer. Masks are drawn from
-        ``random_state``, so fits are reproducible.
-
-    scoring : str, callable or None, default=None
-        What ``early_stopping`` monitors on the validation split, with
-        HistGradientBoosting's convention: ``None`` is the estimator's
-        ``score`` (accuracy or R², scikit-learn's behaviour), ``'loss'`` the
-        validation loss (lower is better), any other string a scorer name
-        (``sklearn.metrics.get_scorer``), or a callable
-        ``scorer(estimator, X, y)`` (called with ``sample_weight=`` too, when
-        there are weights and it accepts them). The best-scoring weights are restored
-        at the end and ``best_epoch_`` says which epoch they came from.
-
-    max_grad_norm : float or None, default=None
-        When set, each batch's gradient (penalty included) is rescaled to a
-        global L2 norm of at most this value before the optimizer's step;
-        ``history_['clipped']`` counts the rescaled steps of each epoch.
-        Stochastic solvers only (``'lbfgs'`` ignores it).
-
-    plateau_factor : float, default=5.0
-        What ``learning_rate='plateau'`` divides the rate by on a plateau;
-        greater than 1."""
-
-_ATTRIBUTES_DOC = """\
-    loss_ : float
-        The loss at the end of training (with the penalty term).
-
-    best_loss_ : float or None
-        The smallest epoch loss seen (stochastic solvers); ``None`` with
-        ``early_stopping``.
-
-    loss_curve_ : list of float
-        The loss of each epoch (stochastic solvers).
-
-    validation_scores_ : list of float or None
-        The validation score of each epoch with ``early_stopping``.
-
-    best_validation_score_ : float or None
-        The best validation score with ``early_stopping``.
-
-    t_ : int
-        Number of training samples seen by the stochastic solver.
-
-    coefs_ : list of ndarray
-        ``coefs_[i]`` is the weight matrix from layer i to layer i + 1.
-
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` is the bias vector of layer i + 1.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features seen during fit, when they are all strings.
-
-    n_iter_ : int
-        Number of epochs (or L-BFGS iterations) run by the last call.
-
-    n_layers_ : int
-        Number of layers, input and output included.
-
-    n_outputs_ : int
-        Number of outputs.
-
-    out_activation_ : str
-        Name of the output activation (the loss's canonical link).
-
-    learning_rate_init_ : float
-        The initial learning rate used (the range test's choice with
-        ``learning_rate_init='auto'``). Stochastic solvers only.
-
-    history_ : dict of lists
-        One entry per epoch: ``epoch``, ``train_loss``, ``val_loss`` and
-        ``val_score`` (NaN without ``early_stopping``), ``learning_rate``
-        (the mean rate of the epoch's updates, the divisions of
-        ``'adaptive'`` and ``'plateau'`` included; every update's rate is
-        :func:`skmlp.learning_rate_schedule`), ``time`` (seconds, validation
-        included) and ``clipped`` (steps rescaled by ``max_grad_norm``).
-        Stochastic solvers only; ``pandas.DataFrame(est.history_)`` is the
-        learning curve.
-
-    best_epoch_ : int or None
-        With ``early_stopping``, the epoch (1-based, counted over
-        ``history_``) whose weights were restored; ``None`` otherwise."""
-
-
 class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     _output_links = frozenset(_LINK_TO_LOSS)
     # the HTML repr's links, as scikit-learn's (_HTMLDocumentationLinkMixin)
@@ -657,143 +377,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _doc_link_template(self, value: str) -> None:
         self.__dict__["_doc_link"] = value
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "solver": [StrOptions({"lbfgs"} | set(OPTIMIZERS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "weight_init": [StrOptions(set(INITIALIZERS))],
-        "dtype": [StrOptions({"auto", "float32", "float64"})],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "rho": [Interval(Real, 0, 1, closed="left")],
-        "learning_rate_min": [Interval(Real, 0, None, closed="left")],
-        "learning_rate_max": [Interval(Real, 0, None, closed="neither"), None],
-        "decay_rate": [Interval(Real, 0, 1, closed="right")],
-        "decay_epochs": [Interval(Real, 0, None, closed="neither")],
-        "restart_epochs": [Interval(Real, 0, None, closed="neither")],
-        "restart_mult": [Interval(Real, 1, None, closed="left")],
-        "half_cycle_epochs": [Interval(Real, 0, None, closed="neither")],
-        "cyclic_mode": [StrOptions({"triangular", "triangular2", "exp_range"})],
-        "peak_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "warmup_epochs": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
-        "dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
-        "scoring": [None, str, callable],
-        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
-        "plateau_factor": [Interval(Real, 1, None, closed="neither")],
-    }
-
-    def __init__(
-        self,
-        hidden_layer_sizes,
-        activation,
-        solver,
-        alpha,
-        batch_size,
-        learning_rate,
-        learning_rate_init,
-        power_t,
-        max_iter,
-        loss,
-        shuffle,
-        random_state,
-        tol,
-        verbose,
-        warm_start,
-        momentum,
-        nesterovs_momentum,
-        early_stopping,
-        validation_fraction,
-        beta_1,
-        beta_2,
-        epsilon,
-        n_iter_no_change,
-        max_fun,
-        weight_init,
-        dtype,
-        weight_decay,
-        rho,
-        learning_rate_min,
-        learning_rate_max,
-        decay_rate,
-        decay_epochs,
-        restart_epochs,
-        restart_mult,
-        half_cycle_epochs,
-        cyclic_mode,
-        peak_fraction,
-        warmup_epochs,
-        l1_ratio,
-        dropout,
-        scoring,
-        max_grad_norm,
-        plateau_factor,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.loss = loss
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.weight_init = weight_init
-        self.dtype = dtype
-        self.weight_decay = weight_decay
-        self.rho = rho
-        self.learning_rate_min = learning_rate_min
-        self.learning_rate_max = learning_rate_max
-        self.decay_rate = decay_rate
-        self.decay_epochs = decay_epochs
-        self.restart_epochs = restart_epochs
-        self.restart_mult = restart_mult
-        self.half_cycle_epochs = half_cycle_epochs
-        self.cyclic_mode = cyclic_mode
-        self.peak_fraction = peak_fraction
-        self.warmup_epochs = warmup_epochs
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.scoring = scoring
-        self.max_grad_norm = max_grad_norm
-        self.plateau_factor = plateau_factor
+    _parameter_constraints: dict = _params.constraints(_params.SHARED)
 
     # subclasses supply these
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
@@ -1599,27 +1183,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Parameters
     ----------
-{_PARAMETERS_DOC}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``:
-        ``'balanced'`` uses ``n_samples / (n_classes * count(class))``; a
-        dict maps class labels to weights (missing classes weigh 1; a key
-        that is not a class is an error).
-
-    label_smoothing : float, default=0.0
-        Label smoothing ``eps`` in [0, 1): the training targets become
-        ``(1 - eps) * y + eps / K`` (``K`` classes for a softmax output, 2
-        for each logistic one). ``loss_``, ``loss_curve_`` and ``history_``
-        then report the smoothed objective; scores and scorers use the true
-        labels.
+{_params.parameters_doc(_params.CLASSIFIER)}
 
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
         Class labels (one array per output for multilabel targets).
 
-{_ATTRIBUTES_DOC}
+{_params.ATTRIBUTES_DOC}
 
     See Also
     --------
@@ -1653,11 +1224,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     (1, 3)
     """
 
-    _parameter_constraints: dict = {
-        **_BaseMLP._parameter_constraints,
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
-    }
+    _parameter_constraints: dict = _params.constraints(_params.CLASSIFIER)
     _output_links = frozenset({"softmax", "logistic"})
 
     def _check_fitted_state(self) -> None:
@@ -1712,51 +1279,48 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         class_weight=None,
         label_smoothing=0.0,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss="log_loss",
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            weight_init=weight_init,
-            dtype=dtype,
-            weight_decay=weight_decay,
-            rho=rho,
-            learning_rate_min=learning_rate_min,
-            learning_rate_max=learning_rate_max,
-            decay_rate=decay_rate,
-            decay_epochs=decay_epochs,
-            restart_epochs=restart_epochs,
-            restart_mult=restart_mult,
-            half_cycle_epochs=half_cycle_epochs,
-            cyclic_mode=cyclic_mode,
-            peak_fraction=peak_fraction,
-            warmup_epochs=warmup_epochs,
-            l1_ratio=l1_ratio,
-            dropout=dropout,
-            scoring=scoring,
-            max_grad_norm=max_grad_norm,
-            plateau_factor=plateau_factor,
-        )
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.weight_init = weight_init
+        self.dtype = dtype
+        self.weight_decay = weight_decay
+        self.rho = rho
+        self.learning_rate_min = learning_rate_min
+        self.learning_rate_max = learning_rate_max
+        self.decay_rate = decay_rate
+        self.decay_epochs = decay_epochs
+        self.restart_epochs = restart_epochs
+        self.restart_mult = restart_mult
+        self.half_cycle_epochs = half_cycle_epochs
+        self.cyclic_mode = cyclic_mode
+        self.peak_fraction = peak_fraction
+        self.warmup_epochs = warmup_epochs
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.scoring = scoring
+        self.max_grad_norm = max_grad_norm
+        self.plateau_factor = plateau_factor
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
 
@@ -1904,6 +1468,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 "MLPClassifier needs samples of at least 2 classes in y; got only "
                 f"one class: {self.classes_.tolist()[0]!r}."
             )
+
+    def _loss_family(self) -> str:
+        return "log_loss"  # softmax or logistic, by the targets
 
     def _loss_name(self, Y) -> str:
         if self._target_type == "multiclass":
@@ -2096,26 +1663,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {{'squared_error', 'poisson', 'absolute_error', 'huber', \
-'quantile', 'gamma'}}, default='squared_error'
-        The loss. ``'poisson'`` and ``'gamma'`` use a log link and need
-        ``y >= 0`` and ``y > 0``; ``'absolute_error'`` (the median) and
-        ``'huber'`` resist outliers; ``'quantile'`` estimates the
-        ``quantile``-th conditional quantile. ``score`` stays R².
-
-{_PARAMETERS_DOC}
-
-    huber_delta : float, default=1.0
-        Where ``loss='huber'`` turns from quadratic to linear, in units of
-        ``y`` (``epsilon`` is Adam's); greater than 0.
-
-    quantile : float, default=0.5
-        The quantile ``loss='quantile'`` estimates, in (0, 1)
-        (HistGradientBoosting's name and meaning).
+{_params.parameters_doc(_params.REGRESSOR)}
 
     Attributes
     ----------
-{_ATTRIBUTES_DOC}
+{_params.ATTRIBUTES_DOC}
 
     See Also
     --------
@@ -2140,14 +1692,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     True
     """
 
-    _parameter_constraints: dict = {
-        **_BaseMLP._parameter_constraints,
-        "loss": [
-            StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile", "gamma"})
-        ],
-        "huber_delta": [Interval(Real, 0, None, closed="neither")],
-        "quantile": [Interval(Real, 0, 1, closed="neither")],
-    }
+    _parameter_constraints: dict = _params.constraints(_params.REGRESSOR)
     _output_links = frozenset({"identity", "exp"})
 
     def __init__(
@@ -2199,51 +1744,49 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         huber_delta=1.0,
         quantile=0.5,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss=loss,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            weight_init=weight_init,
-            dtype=dtype,
-            weight_decay=weight_decay,
-            rho=rho,
-            learning_rate_min=learning_rate_min,
-            learning_rate_max=learning_rate_max,
-            decay_rate=decay_rate,
-            decay_epochs=decay_epochs,
-            restart_epochs=restart_epochs,
-            restart_mult=restart_mult,
-            half_cycle_epochs=half_cycle_epochs,
-            cyclic_mode=cyclic_mode,
-            peak_fraction=peak_fraction,
-            warmup_epochs=warmup_epochs,
-            l1_ratio=l1_ratio,
-            dropout=dropout,
-            scoring=scoring,
-            max_grad_norm=max_grad_norm,
-            plateau_factor=plateau_factor,
-        )
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.weight_init = weight_init
+        self.dtype = dtype
+        self.weight_decay = weight_decay
+        self.rho = rho
+        self.learning_rate_min = learning_rate_min
+        self.learning_rate_max = learning_rate_max
+        self.decay_rate = decay_rate
+        self.decay_epochs = decay_epochs
+        self.restart_epochs = restart_epochs
+        self.restart_mult = restart_mult
+        self.half_cycle_epochs = half_cycle_epochs
+        self.cyclic_mode = cyclic_mode
+        self.peak_fraction = peak_fraction
+        self.warmup_epochs = warmup_epochs
+        self.l1_ratio = l1_ratio
+        self.dropout = dropout
+        self.scoring = scoring
+        self.max_grad_norm = max_grad_norm
+        self.plateau_factor = plateau_factor
         self.huber_delta = huber_delta
         self.quantile = quantile
 

@@ -1,0 +1,682 @@
+"""The estimators' hyperparameters, each declared once, and their shared docs.
+
+A :class:`Hyperparameter` holds a parameter's name, default, scikit-learn
+constraints and numpydoc text. ``_parameter_constraints`` and the
+Parameters section of each estimator's docstring are built from the tuples
+below (:func:`constraints`, :func:`parameters_doc`); the estimators'
+explicit ``__init__`` signatures are checked against them by
+``tests/test_params.py``. Adding a hyperparameter is one declaration here
+plus its ``__init__`` lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from .activations import ACTIVATIONS
+from .initializers import INITIALIZERS
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+
+__all__ = [
+    "ATTRIBUTES_DOC",
+    "CLASSIFIER",
+    "REGRESSOR",
+    "SHARED",
+    "Hyperparameter",
+    "constraints",
+    "parameters_doc",
+]
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter: what ``__init__`` takes and how it is documented.
+
+    ``kind`` is the numpydoc type (``float``, ``{'a', 'b'}``); the entry reads
+    ``name : kind, default=shown`` followed by ``doc``, where ``shown`` is
+    ``repr(default)`` unless ``shown_default`` spells it (``1e-4``).
+    """
+
+    name: str
+    default: object
+    constraints: tuple
+    kind: str
+    doc: str
+    shown_default: str | None = None
+
+    def entry(self) -> str:
+        """The numpydoc entry, indented for a class docstring."""
+        shown = repr(self.default) if self.shown_default is None else self.shown_default
+        lines = [f"    {self.name} : {self.kind}, default={shown}"]
+        lines += [f"        {line}" if line else "" for line in self.doc.strip().split("\n")]
+        return "\n".join(lines)
+
+
+def _one_of(names, default: str) -> str:
+    """The numpydoc type ``{'default', 'other', ...}``: the default first,
+    then the others in registry order."""
+    ordered = [default, *(n for n in names if n != default)]
+    return "{" + ", ".join(repr(n) for n in ordered) + "}"
+
+
+def _param(name, default, constraints, kind, doc, shown_default=None) -> Hyperparameter:
+    return Hyperparameter(name, default, tuple(constraints), kind, doc, shown_default)
+
+
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+_UNIT = Interval(Real, 0, 1, closed="left")  # a decay rate or a fraction, in [0, 1)
+_COUNT = Interval(Integral, 1, None, closed="left")
+_SOLVERS = (*OPTIMIZERS, "lbfgs")
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+_DTYPES = ("auto", "float32", "float64")
+_REGRESSION_LOSSES = ("squared_error", "poisson", "absolute_error", "huber", "quantile", "gamma")
+
+
+# --- the architecture ---------------------------------------------------
+_HIDDEN_LAYER_SIZES = _param(
+    "hidden_layer_sizes",
+    (100,),
+    ["array-like", _COUNT],
+    "array-like of shape (n_layers - 2,)",
+    """
+The ith element is the number of units in the ith hidden layer.""",
+)
+_ACTIVATION = _param(
+    "activation",
+    "relu",
+    [StrOptions(set(ACTIVATIONS))],
+    _one_of(ACTIVATIONS, "relu"),
+    """
+Activation of the hidden layers. The first four are scikit-learn's;
+``leaky_relu`` has slope 0.01 below zero, ``elu`` has alpha 1 and
+``gelu`` is the tanh approximation.""",
+)
+_SOLVER = _param(
+    "solver",
+    "adam",
+    [StrOptions(set(_SOLVERS))],
+    _one_of(_SOLVERS, "adam"),
+    """
+The weight optimizer: Adam, stochastic gradient descent with
+(Nesterov) momentum, scipy's full-batch L-BFGS-B, or the stochastic
+AdamW (Adam with decoupled ``weight_decay``), RMSProp, Adagrad
+(try ``learning_rate_init=0.01``) and NAdam. The update equations are
+in the documentation's optimization page.""",
+)
+_ALPHA = _param(
+    "alpha",
+    0.0001,
+    [_NON_NEGATIVE],
+    "float",
+    """
+Strength of the L2 penalty on the weights (not the biases). As in
+scikit-learn the penalty ``alpha / 2 * ||W||^2`` is divided by the
+(weighted) number of samples in each batch.""",
+)
+_BATCH_SIZE = _param(
+    "batch_size",
+    "auto",
+    [StrOptions({"auto"}), _COUNT],
+    "int or 'auto'",
+    """
+Samples per mini-batch for the stochastic solvers; ``'auto'`` is
+``min(200, n_samples)``. ``n_samples`` gives full-batch gradient
+descent and ``1`` online SGD. Ignored by ``'lbfgs'``.""",
+)
+_LEARNING_RATE = _param(
+    "learning_rate",
+    "constant",
+    [StrOptions(set(SCHEDULES))],
+    _one_of(SCHEDULES, "constant"),
+    """
+Learning-rate schedule. scikit-learn's three apply to
+``solver='sgd'`` only, exactly as there: ``'invscaling'`` uses
+``learning_rate_init / (t_ + 1) ** power_t`` each epoch;
+``'adaptive'`` divides the rate by 5 whenever the stopping rule would
+otherwise stop training, until it falls below 1e-6. The others apply
+to every stochastic solver: ``'plateau'`` is ``'adaptive'`` for any
+solver, dividing by ``plateau_factor`` until the rate is at or below
+``max(learning_rate_min, 1e-12)``; ``'step'`` multiplies the rate by
+``decay_rate`` every ``decay_epochs`` epochs; ``'exponential'`` by
+``decay_rate ** (epoch / decay_epochs)``; ``'cosine'`` anneals it to
+``learning_rate_min`` over ``max_iter`` epochs; ``'cosine_restarts'``
+is SGDR (periods ``restart_epochs``, growing by ``restart_mult``);
+``'cyclic'`` cycles between ``learning_rate_init`` and
+``learning_rate_max`` (half-cycle ``half_cycle_epochs``, amplitude by
+``cyclic_mode``); ``'one_cycle'`` rises to ``learning_rate_max`` over
+``peak_fraction`` of training, then anneals to
+``learning_rate_min``. The last three change the rate every batch,
+the others every epoch. Preview any of them with
+:func:`skmlp.learning_rate_schedule`.""",
+)
+_LEARNING_RATE_INIT = _param(
+    "learning_rate_init",
+    0.001,
+    [_POSITIVE, StrOptions({"auto"})],
+    "float or 'auto'",
+    """
+The initial learning rate of the stochastic solvers. ``'auto'`` runs
+the learning-rate range test (:func:`skmlp.lr_range_test`) on the
+training data at the start of ``fit`` and uses its suggestion,
+stored as ``learning_rate_init_``.""",
+)
+_POWER_T = _param(
+    "power_t",
+    0.5,
+    [_NON_NEGATIVE],
+    "float",
+    """
+Exponent of ``learning_rate='invscaling'``.""",
+)
+_MAX_ITER = _param(
+    "max_iter",
+    200,
+    [_COUNT],
+    "int",
+    """
+Maximum number of epochs (stochastic solvers) or iterations
+(``'lbfgs'``).""",
+)
+_SHUFFLE = _param(
+    "shuffle",
+    True,
+    ["boolean"],
+    "bool",
+    """
+Whether to shuffle the samples every epoch.""",
+)
+_RANDOM_STATE = _param(
+    "random_state",
+    None,
+    ["random_state"],
+    "int, RandomState instance or None",
+    """
+Seeds the weight initialization, the validation split and the
+shuffling. An int gives bit-identical fits.""",
+)
+_TOL = _param(
+    "tol",
+    1e-4,
+    [_NON_NEGATIVE],
+    "float",
+    """
+Tolerance of the stopping rule: training stops when the loss (or the
+validation score with ``early_stopping``) fails to improve by ``tol``
+for more than ``n_iter_no_change`` consecutive epochs. For
+``'lbfgs'`` it is the gradient tolerance ``gtol``.""",
+    shown_default="1e-4",
+)
+_VERBOSE = _param(
+    "verbose",
+    False,
+    ["verbose"],
+    "bool or int",
+    """
+Whether to print progress: any truthy value prints scikit-learn's
+lines (``Iteration 3, loss = 0.12345678`` per epoch, the validation
+score with ``early_stopping``, and why training stopped). The other
+per-epoch numbers are in ``history_``.""",
+)
+_WARM_START = _param(
+    "warm_start",
+    False,
+    ["boolean"],
+    "bool",
+    """
+Reuse the previous fit's solution as initialization. Unlike
+scikit-learn, the optimizer's state (Adam's moments and step count,
+SGD's velocity, the adaptive learning rate) carries over too, so
+that two warm-started fits continue one run; see the deviations page.""",
+)
+_MOMENTUM = _param(
+    "momentum",
+    0.9,
+    [Interval(Real, 0, 1, closed="both")],
+    "float",
+    """
+Momentum of ``solver='sgd'``.""",
+)
+_NESTEROVS_MOMENTUM = _param(
+    "nesterovs_momentum",
+    True,
+    ["boolean"],
+    "bool",
+    """
+Whether ``solver='sgd'`` uses Nesterov's momentum.""",
+)
+_EARLY_STOPPING = _param(
+    "early_stopping",
+    False,
+    ["boolean"],
+    "bool",
+    """
+Hold out ``validation_fraction`` of the training data (stratified for
+single-output classification), stop when its score stops improving,
+and restore the best-scoring weights. Stochastic solvers only.""",
+)
+_VALIDATION_FRACTION = _param(
+    "validation_fraction",
+    0.1,
+    [_UNIT],
+    "float",
+    """
+Fraction of the training data held out for ``early_stopping``.""",
+)
+_BETA_1 = _param(
+    "beta_1",
+    0.9,
+    [_UNIT],
+    "float",
+    """
+Decay rate of Adam's first-moment estimate, in [0, 1).""",
+)
+_BETA_2 = _param(
+    "beta_2",
+    0.999,
+    [_UNIT],
+    "float",
+    """
+Decay rate of Adam's second-moment estimate, in [0, 1).""",
+)
+_EPSILON = _param(
+    "epsilon",
+    1e-8,
+    [_POSITIVE],
+    "float",
+    """
+Adam's numerical-stability constant.""",
+    shown_default="1e-8",
+)
+_N_ITER_NO_CHANGE = _param(
+    "n_iter_no_change",
+    10,
+    [_COUNT, Options(Real, {np.inf})],
+    "int",
+    """
+Patience of the stopping rule, in epochs.""",
+)
+_MAX_FUN = _param(
+    "max_fun",
+    15000,
+    [_COUNT],
+    "int",
+    """
+Maximum number of loss evaluations of ``'lbfgs'``.""",
+)
+_WEIGHT_INIT = _param(
+    "weight_init",
+    "sklearn",
+    [StrOptions(set(INITIALIZERS))],
+    _one_of(INITIALIZERS, "sklearn"),
+    """
+Weight initialization. ``'sklearn'`` reproduces scikit-learn's draws
+exactly; the others are the Glorot/Xavier (tanh, logistic), He/MSRA
+(relu family) and LeCun schemes with zero biases.""",
+)
+_DTYPE = _param(
+    "dtype",
+    "auto",
+    [StrOptions(set(_DTYPES))],
+    _one_of(_DTYPES, "auto"),
+    """
+The floating-point type the network trains and predicts in.
+``'auto'`` keeps float32 input in float32 and trains float64 input in
+float32 when the solver is stochastic and there are at least 10,000
+training samples (about twice as fast, with no measurable accuracy
+cost), in float64 otherwise. Predictions always come back in the
+floating dtype of the ``X`` passed to ``predict``.""",
+)
+_WEIGHT_DECAY = _param(
+    "weight_decay",
+    0.0,
+    [_NON_NEGATIVE],
+    "float",
+    """
+Decoupled weight decay (Loshchilov & Hutter 2019): before each
+update the weights (not the biases) shrink by
+``learning_rate * weight_decay`` of themselves. Honoured by
+``solver='sgd'`` and ``'adamw'``, ignored by the others; distinct from
+``alpha``, scikit-learn's L2 term added to the gradient.""",
+)
+_RHO = _param(
+    "rho",
+    0.9,
+    [_UNIT],
+    "float",
+    """
+Decay rate of RMSProp's squared-gradient average, in [0, 1).""",
+)
+
+# --- the schedules' settings ---------------------------------------------
+_LEARNING_RATE_MIN = _param(
+    "learning_rate_min",
+    0.0,
+    [_NON_NEGATIVE],
+    "float",
+    """
+The floor that ``'cosine'`` and ``'cosine_restarts'`` anneal to, and
+the final rate of ``'one_cycle'``.""",
+)
+_LEARNING_RATE_MAX = _param(
+    "learning_rate_max",
+    None,
+    [_POSITIVE, None],
+    "float or None",
+    """
+The top rate of ``'cyclic'`` and the peak of ``'one_cycle'``; must be
+at least ``learning_rate_init``. ``None`` is 10 x
+``learning_rate_init``.""",
+)
+_DECAY_RATE = _param(
+    "decay_rate",
+    0.5,
+    [Interval(Real, 0, 1, closed="right")],
+    "float",
+    """
+The factor of ``'step'`` and ``'exponential'`` per ``decay_epochs``,
+and of ``cyclic_mode='exp_range'``'s amplitude, in (0, 1].""",
+)
+_DECAY_EPOCHS = _param(
+    "decay_epochs",
+    10,
+    [_POSITIVE],
+    "float",
+    """
+The period of ``decay_rate``, in epochs.""",
+)
+_RESTART_EPOCHS = _param(
+    "restart_epochs",
+    10,
+    [_POSITIVE],
+    "float",
+    """
+The first period of ``'cosine_restarts'``, in epochs.""",
+)
+_RESTART_MULT = _param(
+    "restart_mult",
+    2,
+    [Interval(Real, 1, None, closed="left")],
+    "float",
+    """
+Each ``'cosine_restarts'`` period is this many times the previous.""",
+)
+_HALF_CYCLE_EPOCHS = _param(
+    "half_cycle_epochs",
+    4,
+    [_POSITIVE],
+    "float",
+    """
+Half a cycle of ``'cyclic'`` (base to top), in epochs.""",
+)
+_CYCLIC_MODE = _param(
+    "cyclic_mode",
+    "triangular",
+    [StrOptions(set(_CYCLIC_MODES))],
+    _one_of(_CYCLIC_MODES, "triangular"),
+    """
+The amplitude of ``'cyclic'``: constant, halved every cycle, or
+multiplied by ``decay_rate`` every ``decay_epochs``.""",
+)
+_PEAK_FRACTION = _param(
+    "peak_fraction",
+    0.3,
+    [Interval(Real, 0, 1, closed="neither")],
+    "float",
+    """
+Fraction of training over which ``'one_cycle'`` rises to its peak.""",
+)
+_WARMUP_EPOCHS = _param(
+    "warmup_epochs",
+    0,
+    [_NON_NEGATIVE],
+    "float",
+    """
+Linear warm-up for any schedule: the rate of update ``s`` is
+multiplied by ``min(1, (s + 1) / (warmup_epochs * steps_per_epoch))``.
+Must be shorter than ``max_iter``.""",
+)
+
+# --- regularization and early stopping -----------------------------------
+_L1_RATIO = _param(
+    "l1_ratio",
+    0.0,
+    [Interval(Real, 0, 1, closed="both")],
+    "float",
+    """
+Elastic-net mixing of the ``alpha`` penalty, as scikit-learn's
+ElasticNet: ``alpha * ((1 - l1_ratio) / 2 * ||W||^2 + l1_ratio *
+||W||_1)``, divided by the batch's sample-weight sum. ``0`` is
+scikit-learn's L2 term; ``1`` is pure L1, whose clipped updates set
+weights to exactly zero. Biases are never penalized.""",
+)
+_DROPOUT = _param(
+    "dropout",
+    0.0,
+    [_UNIT, tuple, list],
+    "float or tuple of float",
+    """
+Fraction of units dropped in each hidden layer during training
+(inverted dropout: kept units are scaled by ``1 / (1 - dropout)``,
+nothing is dropped at prediction). A float applies to every hidden
+layer, a tuple gives one rate per hidden layer. Masks are drawn from
+``random_state``, so fits are reproducible.""",
+)
+_SCORING = _param(
+    "scoring",
+    None,
+    [None, str, callable],
+    "str, callable or None",
+    """
+What ``early_stopping`` monitors on the validation split, with
+HistGradientBoosting's convention: ``None`` is the estimator's
+``score`` (accuracy or R², scikit-learn's behaviour), ``'loss'`` the
+validation loss (lower is better), any other string a scorer name
+(``sklearn.metrics.get_scorer``), or a callable
+``scorer(estimator, X, y)`` (called with ``sample_weight=`` too, when
+there are weights and it accepts them). The best-scoring weights are restored
+at the end and ``best_epoch_`` says which epoch they came from.""",
+)
+_MAX_GRAD_NORM = _param(
+    "max_grad_norm",
+    None,
+    [None, _POSITIVE],
+    "float or None",
+    """
+When set, each batch's gradient (penalty included) is rescaled to a
+global L2 norm of at most this value before the optimizer's step;
+``history_['clipped']`` counts the rescaled steps of each epoch.
+Stochastic solvers only (``'lbfgs'`` ignores it).""",
+)
+_PLATEAU_FACTOR = _param(
+    "plateau_factor",
+    5.0,
+    [Interval(Real, 1, None, closed="neither")],
+    "float",
+    """
+What ``learning_rate='plateau'`` divides the rate by on a plateau;
+greater than 1.""",
+)
+
+# --- one estimator's only ------------------------------------------------
+_CLASS_WEIGHT = _param(
+    "class_weight",
+    None,
+    [StrOptions({"balanced"}), dict, None],
+    "dict, 'balanced' or None",
+    """
+Weights of the classes, multiplied into ``sample_weight``:
+``'balanced'`` uses ``n_samples / (n_classes * count(class))``; a
+dict maps class labels to weights (missing classes weigh 1; a key
+that is not a class is an error).""",
+)
+_LABEL_SMOOTHING = _param(
+    "label_smoothing",
+    0.0,
+    [_UNIT],
+    "float",
+    """
+Label smoothing ``eps`` in [0, 1): the training targets become
+``(1 - eps) * y + eps / K`` (``K`` classes for a softmax output, 2
+for each logistic one). ``loss_``, ``loss_curve_`` and ``history_``
+then report the smoothed objective; scores and scorers use the true
+labels.""",
+)
+_LOSS = _param(
+    "loss",
+    "squared_error",
+    [StrOptions(set(_REGRESSION_LOSSES))],
+    _one_of(_REGRESSION_LOSSES, "squared_error"),
+    """
+The loss. ``'poisson'`` and ``'gamma'`` use a log link and need
+``y >= 0`` and ``y > 0``; ``'absolute_error'`` (the median) and
+``'huber'`` resist outliers; ``'quantile'`` estimates the
+``quantile``-th conditional quantile. ``score`` stays R².""",
+)
+_HUBER_DELTA = _param(
+    "huber_delta",
+    1.0,
+    [_POSITIVE],
+    "float",
+    """
+Where ``loss='huber'`` turns from quadratic to linear, in units of
+``y`` (``epsilon`` is Adam's); greater than 0.""",
+)
+_QUANTILE = _param(
+    "quantile",
+    0.5,
+    [Interval(Real, 0, 1, closed="neither")],
+    "float",
+    """
+The quantile ``loss='quantile'`` estimates, in (0, 1)
+(HistGradientBoosting's name and meaning).""",
+)
+
+
+# in signature order: every estimator takes these, after its own leading ones
+SHARED = (
+    _HIDDEN_LAYER_SIZES,
+    _ACTIVATION,
+    _SOLVER,
+    _ALPHA,
+    _BATCH_SIZE,
+    _LEARNING_RATE,
+    _LEARNING_RATE_INIT,
+    _POWER_T,
+    _MAX_ITER,
+    _SHUFFLE,
+    _RANDOM_STATE,
+    _TOL,
+    _VERBOSE,
+    _WARM_START,
+    _MOMENTUM,
+    _NESTEROVS_MOMENTUM,
+    _EARLY_STOPPING,
+    _VALIDATION_FRACTION,
+    _BETA_1,
+    _BETA_2,
+    _EPSILON,
+    _N_ITER_NO_CHANGE,
+    _MAX_FUN,
+    _WEIGHT_INIT,
+    _DTYPE,
+    _WEIGHT_DECAY,
+    _RHO,
+    _LEARNING_RATE_MIN,
+    _LEARNING_RATE_MAX,
+    _DECAY_RATE,
+    _DECAY_EPOCHS,
+    _RESTART_EPOCHS,
+    _RESTART_MULT,
+    _HALF_CYCLE_EPOCHS,
+    _CYCLIC_MODE,
+    _PEAK_FRACTION,
+    _WARMUP_EPOCHS,
+    _L1_RATIO,
+    _DROPOUT,
+    _SCORING,
+    _MAX_GRAD_NORM,
+    _PLATEAU_FACTOR,
+)
+
+# each estimator's parameters, in its ``__init__``'s order
+CLASSIFIER = (*SHARED, _CLASS_WEIGHT, _LABEL_SMOOTHING)
+REGRESSOR = (_LOSS, *SHARED, _HUBER_DELTA, _QUANTILE)
+
+
+def constraints(parameters) -> dict:
+    """``_parameter_constraints`` of an estimator taking ``parameters``."""
+    return {p.name: list(p.constraints) for p in parameters}
+
+
+def parameters_doc(parameters) -> str:
+    """The body of the numpydoc Parameters section for ``parameters``."""
+    return "\n\n".join(p.entry() for p in parameters)
+
+
+ATTRIBUTES_DOC = """\
+    loss_ : float
+        The loss at the end of training (with the penalty term).
+
+    best_loss_ : float or None
+        The smallest epoch loss seen (stochastic solvers); ``None`` with
+        ``early_stopping``.
+
+    loss_curve_ : list of float
+        The loss of each epoch (stochastic solvers).
+
+    validation_scores_ : list of float or None
+        The validation score of each epoch with ``early_stopping``.
+
+    best_validation_score_ : float or None
+        The best validation score with ``early_stopping``.
+
+    t_ : int
+        Number of training samples seen by the stochastic solver.
+
+    coefs_ : list of ndarray
+        ``coefs_[i]`` is the weight matrix from layer i to layer i + 1.
+
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when they are all strings.
+
+    n_iter_ : int
+        Number of epochs (or L-BFGS iterations) run by the last call.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation (the loss's canonical link).
+
+    learning_rate_init_ : float
+        The initial learning rate used (the range test's choice with
+        ``learning_rate_init='auto'``). Stochastic solvers only.
+
+    history_ : dict of lists
+        One entry per epoch: ``epoch``, ``train_loss``, ``val_loss`` and
+        ``val_score`` (NaN without ``early_stopping``), ``learning_rate``
+        (the mean rate of the epoch's updates, the divisions of
+        ``'adaptive'`` and ``'plateau'`` included; every update's rate is
+        :func:`skmlp.learning_rate_schedule`), ``time`` (seconds, validation
+        included) and ``clipped`` (steps rescaled by ``max_grad_norm``).
+        Stochastic solvers only; ``pandas.DataFrame(est.history_)`` is the
+        learning curve.
+
+    best_epoch_ : int or None
+        With ``early_stopping``, the epoch (1-based, counted over
+        ``history_``) whose weights were restored; ``None`` otherwise."""
