@@ -42,14 +42,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _loading, _params, compiled
+from . import _loading, _params, compiled, schedules
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
 from ._warn import warn
 from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
 from .network import Network
 from .optimizers import OPTIMIZERS, make_chain
-from .schedules import SKLEARN_SCHEDULES, make_schedule
 from .state import StoppingState, TrainingState
 from .stopping import make_stopping_rule
 from .trainer import (
@@ -91,15 +90,6 @@ _STOCHASTIC_ATTRIBUTES = (
     "best_epoch_",
     "learning_rate_init_",
 )
-
-
-# decaying schedules: the parameter that drives each down, and its partners
-_DECAYING_SCHEDULES = {
-    "step": ("decay_rate", ("decay_epochs",)),
-    "exponential": ("decay_rate", ("decay_epochs",)),
-    "invscaling": ("power_t", ()),
-}
-_VANISHING_RATE = 1e-12
 
 
 def _takes_sample_weight(scorer) -> bool:
@@ -852,7 +842,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             solver=self.solver,
             plateau_factor=self.plateau_factor,
             # below 1e-12 a rate moves nothing: the rule stops there at the latest
-            plateau_min_rate=max(self.learning_rate_min, _VANISHING_RATE),
+            plateau_min_rate=max(self.learning_rate_min, schedules.VANISHING_RATE),
         )
         reporters = [VerboseLine(validation is not None)] if self.verbose else []
         return TrainingConfig(
@@ -867,86 +857,25 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             reporters=reporters,
         )
 
+    def _schedule_settings(self) -> dict:
+        return {name: getattr(self, name) for name in schedules.SETTINGS}
+
     def _peak_epoch(self) -> float:
         """The epoch at which the schedule's rate first peaks (0: it starts there)."""
-        peak = float(self.warmup_epochs)
-        if self.learning_rate == "one_cycle":
-            peak = max(peak, self.peak_fraction * self.max_iter)
-        elif self.learning_rate == "cyclic":
-            peak = max(peak, float(self.half_cycle_epochs))
-        return peak
-
-    def _schedule_settings(self, lr_init: float, steps_per_epoch: int) -> dict:
-        lr_max = self.learning_rate_max if self.learning_rate_max is not None else 10 * lr_init
-        return dict(
-            learning_rate_init=lr_init,
-            power_t=self.power_t,
-            learning_rate_min=self.learning_rate_min,
-            learning_rate_max=lr_max,
-            decay_rate=self.decay_rate,
-            decay_epochs=self.decay_epochs,
-            restart_epochs=self.restart_epochs,
-            restart_mult=self.restart_mult,
-            half_cycle_epochs=self.half_cycle_epochs,
-            cyclic_mode=self.cyclic_mode,
-            peak_fraction=self.peak_fraction,
-            max_iter=self.max_iter,
-            steps_per_epoch=steps_per_epoch,
-        )
+        return schedules.peak_epoch(self.learning_rate, self._schedule_settings())
 
     def _schedule(self, lr_init: float, n_samples: int, batch_size: int, incremental=False):
         """The rate of every step, from ``learning_rate`` and its settings."""
-        name = self.learning_rate
-        if name in SKLEARN_SCHEDULES and self.solver != "sgd":
-            name = "constant"  # as scikit-learn: its three schedules are sgd's
-        settings = self._schedule_settings(lr_init, math.ceil(n_samples / batch_size))
-        if name in ("cyclic", "one_cycle") and settings["learning_rate_max"] < lr_init:
-            raise InvalidParameterError(
-                f"The 'learning_rate_max' parameter of {type(self).__name__} must be at "
-                f"least learning_rate_init={lr_init:g} for learning_rate={name!r}; "
-                f"got {self.learning_rate_max!r}."
+        name = schedules.schedule_name(self.learning_rate, self.solver)
+        settings = self._schedule_settings()
+        try:
+            return schedules.fit_schedule(
+                name, settings, lr_init, n_samples, batch_size, incremental
             )
-        if name in ("cosine", "cosine_restarts", "one_cycle") and self.learning_rate_min > lr_init:
+        except schedules.SettingError as exc:
             raise InvalidParameterError(
-                f"The 'learning_rate_min' parameter of {type(self).__name__} must be at "
-                f"most learning_rate_init={lr_init:g} for learning_rate={name!r}; "
-                f"got {self.learning_rate_min!r}."
-            )
-        if not incremental and self.warmup_epochs >= self.max_iter:
-            raise InvalidParameterError(
-                f"The 'warmup_epochs' parameter of {type(self).__name__} must be shorter "
-                f"than the training (max_iter={self.max_iter}); got {self.warmup_epochs!r}."
-            )
-        schedule = make_schedule(name, warmup_epochs=self.warmup_epochs, **settings)
-        if name in _DECAYING_SCHEDULES:
-            self._check_rate_does_not_vanish(schedule, name, settings, n_samples, lr_init)
-        return schedule
-
-    def _check_rate_does_not_vanish(self, schedule, name, settings, n_samples, lr_init):
-        """Refuse decay settings whose rate falls below ``_VANISHING_RATE``
-        within ``max_iter`` epochs: training would stop learning silently."""
-        steps = settings["steps_per_epoch"]
-
-        def rate(epoch):  # these schedules only fall, so a bisection finds the epoch
-            return schedule(epoch * steps, epoch * n_samples)
-
-        if rate(self.max_iter - 1) >= _VANISHING_RATE:
-            return
-        low, high = 0, self.max_iter - 1  # rate(low) may be fine, rate(high) is not
-        while low < high:
-            mid = (low + high) // 2
-            low, high = (mid + 1, high) if rate(mid) >= _VANISHING_RATE else (low, mid)
-        parameter, others = _DECAYING_SCHEDULES[name]
-        settings_text = ", ".join(
-            [*(f"{k}={getattr(self, k)!r}" for k in others), f"learning_rate_init={lr_init:g}"]
-        )
-        raise InvalidParameterError(
-            f"The {parameter!r} parameter of {type(self).__name__} makes "
-            f"learning_rate={name!r} fall below {_VANISHING_RATE:g} at epoch {high + 1} "
-            f"of max_iter={self.max_iter} (with {settings_text}): training would stop "
-            "learning without "
-            "saying so. Decay more slowly or lower max_iter."
-        )
+                f"The {exc.setting!r} parameter of {type(self).__name__} {exc.problem}"
+            ) from None
 
     def _auto_learning_rate(self, p: _Problem, data: TrainingData, batch_size: int) -> float:
         """``learning_rate_init='auto'``: the range test's suggestion."""

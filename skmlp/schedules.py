@@ -14,6 +14,12 @@ an epoch; ``cyclic``, ``one_cycle`` and ``cosine_restarts`` move every step.
 than to time, so a stopping rule owns it
 (:class:`skmlp.stopping.ReduceOnPlateau`). ``warmup_epochs`` multiplies any
 schedule by a linear ramp, see :func:`make_schedule`.
+
+:func:`fit_schedule` is the policy of one fit: it checks the settings
+against each other (a cyclic top below the start, a floor above it, a
+warm-up as long as training, a decay that vanishes within ``max_iter``) and
+builds the schedule; the estimator turns a :class:`SettingError` into
+scikit-learn's ``InvalidParameterError``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-__all__ = ["SCHEDULES", "SKLEARN_SCHEDULES", "make_schedule"]
+__all__ = [
+    "SCHEDULES",
+    "SETTINGS",
+    "SKLEARN_SCHEDULES",
+    "VANISHING_RATE",
+    "SettingError",
+    "fit_schedule",
+    "make_schedule",
+    "peak_epoch",
+    "schedule_name",
+]
 
 Schedule = Callable[[int], float]
 
@@ -249,3 +265,139 @@ def make_schedule(
         return schedule
     ramp = warmup_epochs * settings["steps_per_epoch"]
     return lambda step, t: schedule(step, t) * min(1.0, (step + 1) / ramp)
+
+
+# --- the policy of a fit: which schedule, with which settings ---------------
+
+# the estimator parameters the schedules read (besides learning_rate_init)
+SETTINGS = (
+    "power_t",
+    "learning_rate_min",
+    "learning_rate_max",
+    "decay_rate",
+    "decay_epochs",
+    "restart_epochs",
+    "restart_mult",
+    "half_cycle_epochs",
+    "cyclic_mode",
+    "peak_fraction",
+    "max_iter",
+    "warmup_epochs",
+)
+
+# below this a rate moves nothing: a decay must not reach it within max_iter,
+# and a reduction on a plateau stops there at the latest
+VANISHING_RATE = 1e-12
+
+# decaying schedules: the setting that drives each down, and its partners
+_DECAYING = {
+    "step": ("decay_rate", ("decay_epochs",)),
+    "exponential": ("decay_rate", ("decay_epochs",)),
+    "invscaling": ("power_t", ()),
+}
+
+
+class SettingError(ValueError):
+    """Settings that give no usable schedule: the ``setting`` at fault and
+    what is wrong with it (``problem`` completes "The setting ...")."""
+
+    def __init__(self, setting: str, problem: str):
+        super().__init__(f"{setting} {problem}")
+        self.setting, self.problem = setting, problem
+
+
+def schedule_name(learning_rate: str, solver: str) -> str:
+    """The schedule a solver follows: scikit-learn's three are sgd's only, as
+    in scikit-learn, so any other solver keeps a constant rate under them."""
+    if learning_rate in SKLEARN_SCHEDULES and solver != "sgd":
+        return "constant"
+    return learning_rate
+
+
+def peak_epoch(learning_rate: str, settings: dict) -> float:
+    """The epoch at which the schedule's rate first peaks (0: it starts there)."""
+    peak = float(settings["warmup_epochs"])
+    if learning_rate == "one_cycle":
+        peak = max(peak, settings["peak_fraction"] * settings["max_iter"])
+    elif learning_rate == "cyclic":
+        peak = max(peak, float(settings["half_cycle_epochs"]))
+    return peak
+
+
+def fit_schedule(
+    name: str,
+    settings: dict,
+    learning_rate_init: float,
+    n_samples: int,
+    batch_size: int,
+    incremental: bool = False,
+) -> Callable[[int, int], float]:
+    """The ``(step, t) -> rate`` schedule ``name`` of a fit on ``n_samples``
+    rows in batches of ``batch_size``, from the estimator's ``settings``
+    (:data:`SETTINGS`); ``learning_rate_max=None`` is 10 x the initial rate.
+
+    Raises :class:`SettingError` for settings that contradict each other or
+    that decay the rate below :data:`VANISHING_RATE` within ``max_iter``
+    epochs (training would stop learning silently).
+    """
+    _check_settings(name, settings, learning_rate_init, incremental)
+    lr_max = settings["learning_rate_max"]
+    factory_settings = {
+        **settings,
+        "learning_rate_init": learning_rate_init,
+        "learning_rate_max": 10 * learning_rate_init if lr_max is None else lr_max,
+        "steps_per_epoch": math.ceil(n_samples / batch_size),
+    }
+    schedule = make_schedule(name, **factory_settings)
+    if name in _DECAYING:
+        _check_rate_does_not_vanish(schedule, name, factory_settings, n_samples)
+    return schedule
+
+
+def _check_settings(name, settings, lr_init, incremental) -> None:
+    lr_max, lr_min = settings["learning_rate_max"], settings["learning_rate_min"]
+    if name in ("cyclic", "one_cycle") and lr_max is not None and lr_max < lr_init:
+        raise SettingError(
+            "learning_rate_max",
+            f"must be at least learning_rate_init={lr_init:g} for learning_rate={name!r}; "
+            f"got {lr_max!r}.",
+        )
+    if name in ("cosine", "cosine_restarts", "one_cycle") and lr_min > lr_init:
+        raise SettingError(
+            "learning_rate_min",
+            f"must be at most learning_rate_init={lr_init:g} for learning_rate={name!r}; "
+            f"got {lr_min!r}.",
+        )
+    max_iter, warmup = settings["max_iter"], settings["warmup_epochs"]
+    if not incremental and warmup >= max_iter:
+        raise SettingError(
+            "warmup_epochs",
+            f"must be shorter than the training (max_iter={max_iter}); got {warmup!r}.",
+        )
+
+
+def _check_rate_does_not_vanish(schedule, name, settings, n_samples) -> None:
+    steps, max_iter = settings["steps_per_epoch"], settings["max_iter"]
+
+    def rate(epoch):  # these schedules only fall, so a bisection finds the epoch
+        return schedule(epoch * steps, epoch * n_samples)
+
+    if rate(max_iter - 1) >= VANISHING_RATE:
+        return
+    low, high = 0, max_iter - 1  # rate(low) may be fine, rate(high) is not
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if rate(mid) >= VANISHING_RATE else (low, mid)
+    setting, others = _DECAYING[name]
+    settings_text = ", ".join(
+        [
+            *(f"{k}={settings[k]!r}" for k in others),
+            f"learning_rate_init={settings['learning_rate_init']:g}",
+        ]
+    )
+    raise SettingError(
+        setting,
+        f"makes learning_rate={name!r} fall below {VANISHING_RATE:g} at epoch {high + 1} "
+        f"of max_iter={max_iter} (with {settings_text}): training would stop learning "
+        "without saying so. Decay more slowly or lower max_iter.",
+    )
