@@ -40,6 +40,7 @@ except ImportError:  # not built: no compiler, or the build failed
 __all__ = [
     "CompiledStep",
     "active_engine",
+    "attach",
     "blas_threads_for",
     "choose_blas_threads",
     "engine",
@@ -206,6 +207,15 @@ def prepare(data):
         None if sw is None else np.ascontiguousarray(sw, dtype=dtype),
         data.out_dtype,
     )
+
+
+def attach(step, X, batch_size: int) -> None:
+    """Put ``step``'s loss and gradient on the compiled batch kernel where
+    the kernels train on ``X`` and the kernel pays off for ``batch_size``
+    rows (:func:`pays_off`); leave it on the numpy engine otherwise. The
+    update chain picks its compiled links itself (``make_chain(kernels=)``)."""
+    if kernels_for(X) is not None and pays_off(step.net, batch_size):
+        step.compiled = CompiledStep(step.net, step.ws, batch_size)
 
 
 # --- BLAS threads ---------------------------------------------------------------

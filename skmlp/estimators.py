@@ -727,8 +727,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
         ws = net.workspace(batch_size, params)
         step = Step(net, ws, chain, self.alpha, self.l1_ratio, dropout_rng)
-        if kernels is not None and compiled.pays_off(net, batch_size):
-            step.compiled = compiled.CompiledStep(net, ws, batch_size)
+        compiled.attach(step, X, batch_size)
         return step
 
     def _batch_size(self, n: int) -> int:
