@@ -9,7 +9,6 @@ live here.
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import threading
 import weakref
@@ -20,8 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, get_scorer, r2_score
-from sklearn.model_selection import train_test_split
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     InvalidParameterError,
@@ -34,16 +32,15 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
-from . import _loading, _params, compiled, schedules
+from . import _loading, _params, _validation, compiled, schedules
 from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
+from ._inputs import check_target_domain, in_training_dtype, numeric_targets
 from ._warn import warn
 from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
@@ -58,9 +55,7 @@ from .trainer import (
     Step,
     TrainingConfig,
     TrainingData,
-    Validation,
     VerboseLine,
-    finite_on,
     param_groups,
     run_lbfgs,
     run_stochastic,
@@ -90,114 +85,6 @@ _STOCHASTIC_ATTRIBUTES = (
     "best_epoch_",
     "learning_rate_init_",
 )
-
-
-def _takes_sample_weight(scorer) -> bool:
-    """Whether ``scorer`` accepts ``sample_weight=`` (scikit-learn's scorers do;
-    a plain ``scorer(estimator, X, y)`` does not, and is called without it)."""
-    try:
-        parameters = inspect.signature(scorer).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: assume scikit-learn's
-        return True
-    return any(p.name == "sample_weight" or p.kind == p.VAR_KEYWORD for p in parameters)
-
-
-def _check_target_domain(loss: str, y: np.ndarray, name: str) -> None:
-    """The targets a loss with a log link can take: Poisson y >= 0, gamma y > 0."""
-    if loss == "poisson" and np.any(y < 0):
-        raise ValueError(f"loss='poisson' requires {name} >= 0; {name} has negative values.")
-    if loss == "gamma" and not np.all(y > 0):
-        raise ValueError(
-            f"loss='gamma' requires {name} > 0; {name} has values <= 0 (the gamma "
-            "deviance is undefined there)."
-        )
-
-
-def _held_out_weights(sample_weight_val, n_val: int, dtype) -> np.ndarray:
-    """``sample_weight_val`` as one finite weight >= 0 per validation row,
-    not all 0, or a ValueError that names it."""
-    if np.ndim(sample_weight_val) == 0:
-        sample_weight_val = np.full(n_val, sample_weight_val)
-    weights = check_array(
-        sample_weight_val, ensure_2d=False, dtype=dtype, input_name="sample_weight_val"
-    )
-    if weights.shape != (n_val,):
-        raise ValueError(
-            f"sample_weight_val has shape {weights.shape}; it needs one weight per row "
-            f"of X_val, shape ({n_val},)."
-        )
-    if np.any(weights < 0):
-        raise ValueError("sample_weight_val has negative values; weights must be >= 0.")
-    if not np.any(weights > 0):
-        raise ValueError("sample_weight_val is 0 for every validation row.")
-    return weights
-
-
-def _in_training_dtype(X, Y, sample_weight, dtype, dtype_param):
-    """``X``, ``Y`` (2-d) and the checked ``sample_weight`` in the training
-    ``dtype``; a value the cast makes infinite is an error."""
-    given = {"X": X, "y": Y, "sample_weight": sample_weight}
-    with np.errstate(over="ignore"):  # an overflow is reported below, by name
-        if X.dtype != dtype:
-            X = X.astype(dtype)
-        if sample_weight is not None:
-            # negative weights leave mini-batch losses unbounded below; checked
-            # in float64, so that a weight float32 cannot hold is named below
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            given["sample_weight"] = sample_weight
-            sample_weight = sample_weight.astype(dtype, copy=False)
-        if Y.ndim == 1:
-            Y = Y.reshape(-1, 1)
-        if Y.dtype != bool:
-            Y = np.ascontiguousarray(Y, dtype=dtype)
-    if dtype.itemsize < np.dtype(np.float64).itemsize:
-        cast = {"X": X, "y": Y, "sample_weight": sample_weight}
-        _check_representable(given, cast, dtype_param)
-    return X, Y, sample_weight
-
-
-def _check_representable(given: dict, cast: dict, dtype_param) -> None:
-    """Refuse values that became infinite when cast to the training dtype
-    (float64 beyond float32's range), naming the array, the entry and
-    ``dtype``; training on them would diverge at the first batch."""
-    for name, array in cast.items():
-        if array is None or array.dtype == bool:
-            continue
-        sparse = hasattr(array, "tocoo")
-        values = array.data if sparse else array
-        if not values.size or (math.isfinite(values.max()) and math.isfinite(values.min())):
-            continue
-        if sparse:
-            coo = array.tocoo()
-            k = int(np.flatnonzero(~np.isfinite(coo.data))[0])
-            index = (int(coo.row[k]), int(coo.col[k]))
-        else:
-            index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        original = given[name]
-        if np.ndim(original) == 1:
-            index = index[:1]
-        value = float(original[index]) if len(index) == 2 else float(np.ravel(original)[index[0]])
-        position = f"row {index[0]}, column {index[1]}" if len(index) == 2 else f"row {index[0]}"
-        raise ValueError(
-            f"{name} holds {value:.6g} ({position}), beyond the range of {array.dtype.name}; "
-            f"dtype={dtype_param!r} trains in {array.dtype.name}, where it becomes infinite. "
-            f"Scale {name}, or set dtype='float64'."
-        )
-
-
-def _numeric_targets(y, name: str = "y"):
-    """Regression targets as floats, or a ValueError that names them."""
-    if y is None or (hasattr(y, "dtype") and y.dtype.kind in "biuf"):
-        return y
-    try:
-        array = np.asarray(y)
-        return y if array.dtype.kind in "biuf" else array.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must hold numbers for a regression; converting it to float failed: {exc}"
-        ) from exc
 
 
 # the attributes a copy of the estimator needs to predict (besides the weights)
@@ -241,32 +128,6 @@ def _serialized(method):
             return method(self, *args, **kwargs)
 
     return serialized
-
-
-def _warn_if_unscaled(X, X_val) -> None:
-    """Warn when ``X_val`` looks untransformed: some column's median lies
-    beyond the range of that column in ``X`` by more than the range's width.
-
-    A random split never does this (a held-out median lies within the
-    training range); a Pipeline that scales ``X`` but passes ``X_val`` on
-    unscaled does, on any column whose scale or offset is not near 1 and 0.
-    Dense input only; columns constant in ``X`` are skipped.
-    """
-    if hasattr(X, "tocoo") or hasattr(X_val, "tocoo") or not (X.shape[0] and X_val.shape[0]):
-        return
-    with np.errstate(over="ignore", invalid="ignore"):
-        low, high = X.min(axis=0), X.max(axis=0)
-        width = high - low
-        median = np.median(X_val, axis=0)
-        far = np.flatnonzero((width > 0) & ((median < low - width) | (median > high + width)))
-    if far.size:
-        warn(
-            f"X_val looks unlike X: in {far.size} of its {X.shape[1]} columns (first: "
-            f"{far[:5].tolist()}) the median lies beyond X's range by more than the width "
-            "of that range. Was X_val transformed as X was? In a Pipeline, route it "
-            "through the transformers with transform_input=['X_val'].",
-            UserWarning,
-        )
 
 
 class _FitCall(NamedTuple):
@@ -515,7 +376,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return 1 if incremental else self.max_iter
 
     def _train(self, call: _FitCall, context, owner, progress: Progress):
-        self._check_held_out_arguments(call)
+        _validation.check_arguments(self, call)
         problem = self._prepare(call.X, call.y, call.sample_weight, call.incremental, call.classes)
         hooks = _Hooks(context, owner, self._reconstruction(problem.net))
         hooks.begin(problem.data, self._decode(problem.data.Y) if hooks.active else None)
@@ -556,28 +417,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             except KeyboardInterrupt:
                 continue
 
-    def _check_held_out_arguments(self, call: _FitCall) -> None:
-        if (call.X_val is None) != (call.y_val is None):
-            raise ValueError("X_val and y_val must be given together, or not at all.")
-        if call.X_val is None:
-            if call.sample_weight_val is not None:
-                raise ValueError("sample_weight_val is given without X_val and y_val.")
-            return
-        if call.incremental:
-            raise ValueError(
-                "partial_fit does not take X_val and y_val: they are for early stopping, "
-                "which partial_fit does not do."
-            )
-        if self.solver == "lbfgs" or not self.early_stopping:
-            raise ValueError(
-                "X_val and y_val are only used for early stopping, but "
-                + (
-                    "solver='lbfgs' does not stop early."
-                    if self.solver == "lbfgs"
-                    else "early_stopping=False. Set early_stopping=True, or leave them out."
-                )
-            )
-
     def _reconstruction(self, net: Network):
         """``fitted(params, n_iter) -> dict``: what makes a copy of the estimator
         predict with ``params`` (the callbacks' ``fitted_estimator``)."""
@@ -604,7 +443,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         input_dtype = X.dtype  # predictions for these rows come back in it
         dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
         weighted = sample_weight is not None
-        X, Y, sample_weight = _in_training_dtype(X, Y, sample_weight, dtype, self.dtype)
+        X, Y, sample_weight = in_training_dtype(X, Y, sample_weight, dtype, self.dtype)
         if not first_pass and Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs but the model was fitted with "
@@ -773,9 +612,9 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True.")
         data, validation = p.data, None
         if call.X_val is not None:
-            validation = self._given_validation_set(p, call)
+            validation = _validation.given(self, p, call)
         elif self.early_stopping:
-            data, validation = self._validation_set(p)
+            data, validation = _validation.split(self, p)
         y_train = None
         if hooks.active:
             y_train = hooks.y if data is p.data else self._decode(data.Y)
@@ -899,170 +738,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         step = self._step(net, params, batch_size, self._optimizer(), dropout_rng, data.X)
         batches = Batches(data.X, data.Y, data.sample_weight, batch_size, shuffle=True)
         return run_range_test(step, batches, rng, **settings)
-
-    def _validation_set(self, p: _Problem) -> tuple[TrainingData, Validation]:
-        """Split the validation rows off; the hook that scores them."""
-        X, Y, sample_weight = p.data.X, p.data.Y, p.data.sample_weight
-        # stratify every single-label classification (scikit-learn skips
-        # multiclass targets here); multilabel rows are too varied to stratify
-        stratify = None
-        if isinstance(self, ClassifierMixin) and not self._multilabel:
-            labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel()
-            counts = np.bincount(labels.astype(np.intp))
-            n_val = math.ceil(self.validation_fraction * len(labels))
-            # stratification needs two samples of every class and room for
-            # each class in both parts; otherwise split at random (as sklearn)
-            if counts[counts > 0].min() >= 2 and len(counts) <= min(n_val, len(labels) - n_val):
-                stratify = labels
-        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-        parts = train_test_split(
-            *arrays, random_state=p.rng, test_size=self.validation_fraction, stratify=stratify
-        )
-        X_train, X_val, Y_train, Y_val = parts[:4]
-        sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        for part, weights in (("training", sw_train), ("validation", sw_val)):
-            if weights is not None and not np.any(weights > 0):
-                raise ValueError(
-                    f"The sample weights of every row in the {part} part of the "
-                    f"early-stopping split are 0 (validation_fraction="
-                    f"{self.validation_fraction}); give more rows positive weights, or "
-                    "pass a validation set with X_val and y_val."
-                )
-        held_out = TrainingData(X_val, Y_val, sw_val, p.data.out_dtype)
-        training = TrainingData(X_train, Y_train, sw_train, p.data.out_dtype)
-        return training, self._validation_hook(p.net, held_out)
-
-    def _given_validation_set(self, p: _Problem, call: _FitCall) -> Validation:
-        """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
-        training rows, as the validation hook."""
-        X_val = given_X = self._held_out_rows(call.X_val)
-        dtype, val_dtype = p.params.dtype, X_val.dtype
-        Y_val = given_y = self._encode_held_out(call.y_val)
-        with np.errstate(over="ignore"):  # an overflow is reported below, by name
-            if X_val.dtype != dtype:
-                X_val = X_val.astype(dtype)
-            if Y_val.ndim == 1:
-                Y_val = Y_val.reshape(-1, 1)
-            if Y_val.dtype != bool:
-                Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
-        if Y_val.shape[0] != X_val.shape[0]:
-            raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {Y_val.shape[0]}.")
-        if Y_val.shape[1] != p.data.Y.shape[1]:
-            raise ValueError(f"y_val has {Y_val.shape[1]} outputs but y has {p.data.Y.shape[1]}.")
-        sw_val = call.sample_weight_val
-        if sw_val is not None:
-            sw_val = _held_out_weights(sw_val, X_val.shape[0], np.float64)
-        if dtype.itemsize < np.dtype(np.float64).itemsize:
-            given = {"X_val": given_X, "y_val": given_y, "sample_weight_val": sw_val}
-            if sw_val is not None:
-                with np.errstate(over="ignore"):
-                    sw_val = sw_val.astype(dtype)
-            cast = {"X_val": X_val, "y_val": Y_val, "sample_weight_val": sw_val}
-            _check_representable(given, cast, self.dtype)
-        _warn_if_unscaled(p.data.X, X_val)
-        held_out = TrainingData(X_val, Y_val, sw_val, val_dtype)
-        validation = replace(self._validation_hook(p.net, held_out), name="X_val")
-        if not finite_on(p.net, p.params, validation.data):
-            # training could not fix this: the loop would find every epoch's
-            # weights wanting on X_val, and blame the training data at the end
-            raise ValueError(
-                "X_val gives non-finite predictions or loss even with the weights this fit "
-                f"starts from (its largest |value| is {validation.data.x_max:.3g}). Scale "
-                "X_val as X is scaled; in a Pipeline, route it with "
-                "transform_input=['X_val']."
-            )
-        return validation
-
-    def _held_out_rows(self, X_val):
-        """``X_val`` checked like ``X``, by errors that name it."""
-        _check_feature_names(self, X_val, reset=False)
-        X_val = check_array(
-            X_val,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            input_name="X_val",
-            estimator=self,
-        )
-        if X_val.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X_val has {X_val.shape[1]} features, but X has {self.n_features_in_}; "
-                "the validation rows need the training data's columns."
-            )
-        return X_val
-
-    def _validation_hook(self, net: Network, held_out: TrainingData) -> Validation:
-        """Score ``held_out`` on the true labels; its loss on the trained targets."""
-        score = self._validation_score(net, held_out)
-        targets = self._training_targets(held_out.Y, held_out.X.dtype)
-        return Validation(net, replace(held_out, Y=targets), score)
-
-    def _validation_score(self, net: Network, held_out: TrainingData):
-        """``score(pred, params)`` for the validation hook, by ``scoring``.
-
-        It closes over a frozen copy of this estimator as it is now; a
-        scikit-learn scorer is handed a stand-in holding a snapshot of the
-        parameters, never the estimator being trained.
-        """
-        if self.scoring == "loss":
-            return None
-        model = self._copy()
-        y_val, sw_val = self._decode(held_out.Y), held_out.sample_weight
-        if self.scoring is None:
-            return lambda pred, params: model._score_on(pred, y_val, sw_val)
-        scorer = self._validation_scorer()
-        kwargs = (
-            {} if sw_val is None or not _takes_sample_weight(scorer) else {"sample_weight": sw_val}
-        )
-        warned = False
-
-        def score(pred, params):
-            nonlocal warned
-            standin = model._standin(net, params.copy())
-            value = scorer(standin, held_out.X, y_val, **kwargs)
-            if isinstance(value, bool) or not isinstance(value, Real):
-                raise TypeError(
-                    f"The 'scoring' of {type(self).__name__} must give a real number; "
-                    f"{self.scoring!r} returned {value!r} ({type(value).__name__})."
-                )
-            if math.isnan(value) and not warned:
-                warned = True
-                warn(
-                    f"The 'scoring' of {type(self).__name__} ({self.scoring!r}) returned "
-                    "NaN on the validation set; such epochs count as no improvement."
-                )
-            return value
-
-        return score
-
-    def _validation_scorer(self):
-        if self.scoring is None or self.scoring == "loss":
-            return None
-        if callable(self.scoring):
-            return self.scoring
-        name = type(self).__name__
-        try:
-            scorer = get_scorer(self.scoring)
-        except ValueError as exc:
-            raise InvalidParameterError(
-                f"The 'scoring' parameter of {name} must be None, 'loss', "
-                f"a scorer name of sklearn.metrics.get_scorer_names() or a callable; "
-                f"got {self.scoring!r}."
-            ) from exc
-        # a scorer that needs predict_proba fails at the first epoch otherwise
-        methods = getattr(scorer, "_response_method", "predict")
-        methods = (methods,) if isinstance(methods, str) else tuple(methods)
-        if not any(hasattr(self, method) for method in methods):
-            raise InvalidParameterError(
-                f"The 'scoring' parameter of {name} is {self.scoring!r}, which scores "
-                f"{' or '.join(methods)}; {name} has no such method. Choose a scorer "
-                f"for a {'classifier' if isinstance(self, ClassifierMixin) else 'regressor'}."
-            )
-        return scorer
 
     def _dropout_rates(self, n_hidden: int) -> tuple:
         rates = self.dropout
@@ -1719,7 +1394,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.quantile = quantile
 
     def _validate_input(self, X, y, incremental, reset):
-        y = _numeric_targets(y)
+        y = numeric_targets(y)
         X, y = validate_data(
             self,
             X,
@@ -1732,7 +1407,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        _check_target_domain(self.loss, y, "y")
+        check_target_domain(self.loss, y, "y")
         return X, y
 
     def _loss_name(self, Y) -> str:
@@ -1752,9 +1427,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _encode_held_out(self, y_val) -> np.ndarray:
         """Validation targets as floats, checked like ``y``."""
         y_val = check_array(
-            _numeric_targets(y_val, "y_val"), ensure_2d=False, dtype=np.float64, input_name="y_val"
+            numeric_targets(y_val, "y_val"), ensure_2d=False, dtype=np.float64, input_name="y_val"
         )
-        _check_target_domain(self.loss, y_val, "y_val")
+        check_target_domain(self.loss, y_val, "y_val")
         return y_val
 
     def _decode(self, Y):
