@@ -5,9 +5,9 @@ The estimators inherit :class:`CallbackSupportMixin` and decorate ``fit`` and
 ``partial_fit`` with :func:`with_callbacks`. Each fit opens a root task; a
 :class:`CallbackBridge` turns every epoch (or L-BFGS iteration) into one
 subtask, whose ``fitted_estimator`` predicts with the parameters a fit stopped
-there would keep. Where ``sklearn.callback`` does not exist, ``set_callbacks``
-raises an ImportError that names the version that brings it, and nothing
-else changes.
+there would keep; :class:`FitTasks` holds one fit's tasks. Where
+``sklearn.callback`` does not exist, ``set_callbacks`` raises an ImportError
+that names the version that brings it, and nothing else changes.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ except ImportError:  # scikit-learn < 1.9
         return method
 
 
-__all__ = ["CallbackBridge", "CallbackSupportMixin", "with_callbacks"]
+__all__ = ["CallbackBridge", "CallbackSupportMixin", "FitTasks", "with_callbacks"]
 
 
 class CallbackBridge(EpochHook):
@@ -94,3 +94,46 @@ class CallbackBridge(EpochHook):
         if self._open is not None:
             task, self._open = self._open, None
             task.call_on_fit_task_end(estimator=self.estimator)
+
+
+class FitTasks:
+    """The scikit-learn callback tasks of one fit (nothing without callbacks):
+    the root task's begin and end, and the bridges that open its subtasks.
+    ``fitted(params, n_iter)`` gives the attributes of a fitted copy."""
+
+    def __init__(self, context, owner, fitted):
+        self.context, self.owner, self.fitted = context, owner, fitted
+        self.active = context is not None and bool(getattr(owner, "_skl_callbacks", None))
+        self.X = self.y = self.metadata = None
+
+    def begin(self, data, y) -> None:
+        if self.context is None:
+            return
+        self.X, self.y = data.X, y
+        sw = data.sample_weight
+        self.metadata = None if sw is None else {"sample_weight": sw}
+        self.context.call_on_fit_task_begin(
+            estimator=self.owner, X=self.X, y=self.y, metadata=self.metadata
+        )
+
+    def bridge(self, data, task_name: str, y) -> list:
+        """The reporter that turns epochs into subtasks, on the training rows
+        ``data`` (labelled ``y``)."""
+        if not self.active:
+            return []
+        sw = data.sample_weight
+        metadata = None if sw is None else {"sample_weight": sw}
+        return [
+            CallbackBridge(self.context, self.owner, self.fitted, data.X, y, metadata, task_name)
+        ]
+
+    def end(self, params, n_iter: int) -> None:
+        if self.context is None:
+            return
+        self.context.call_on_fit_task_end(
+            estimator=self.owner,
+            X=self.X,
+            y=self.y,
+            metadata=self.metadata,
+            reconstruction_attributes=lambda: self.fitted(params, n_iter),
+        )

@@ -12,7 +12,13 @@ import math
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["check_representable", "check_target_domain", "in_training_dtype", "numeric_targets"]
+__all__ = [
+    "check_representable",
+    "check_target_domain",
+    "check_weight_sum",
+    "in_training_dtype",
+    "numeric_targets",
+]
 
 
 def check_target_domain(loss: str, y: np.ndarray, name: str) -> None:
@@ -91,3 +97,22 @@ def numeric_targets(y, name: str = "y"):
         raise ValueError(
             f"{name} must hold numbers for a regression; converting it to float failed: {exc}"
         ) from exc
+
+
+def check_weight_sum(weights: np.ndarray, given: bool, class_weighted: bool) -> None:
+    """Refuse weights whose sum overflows: every loss and gradient divides
+    by it, so training would diverge at once. ``given``: the user passed
+    ``sample_weight``; ``class_weighted``: ``class_weight`` is set."""
+    with np.errstate(over="ignore"):
+        if math.isfinite(np.add.reduce(weights)):
+            return
+    named = (
+        "sample_weight times class_weight"
+        if given and class_weighted
+        else ("sample_weight" if given else "class_weight")
+    )
+    raise ValueError(
+        f"The sample weights ({named}) sum to more than {weights.dtype.name} can "
+        f"hold ({len(weights)} rows, the largest {float(np.max(weights)):.3g}). Only "
+        "their ratios matter: divide them by a common factor."
+    )

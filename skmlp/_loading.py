@@ -1,10 +1,12 @@
-"""Load-time checks of a restored estimator's state.
+"""Checks of a restored estimator's state, and of a model being continued.
 
 A pickled or skops-loaded estimator is checked when its state is restored
 (``__setstate__``): wrong shapes, missing arrays or a mangled training state
 would otherwise give a model that predicts garbage, or fails later with an
 obscure error. Each check reads the restored estimator and raises a
 ``ValueError`` naming the class and the faulty attribute.
+:func:`check_continuable` refuses a warm start or ``partial_fit`` under
+settings the model was not trained with.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from .activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS
 from .state import HISTORY_KEYS, TrainingState
 
-__all__ = ["check_classifier_state", "check_fitted_state", "is_fitted_state"]
+__all__ = [
+    "check_classifier_state",
+    "check_continuable",
+    "check_fitted_state",
+    "is_fitted_state",
+]
 
 # the dtypes a network trains and predicts in
 MODEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -258,3 +265,32 @@ def check_classifier_state(est) -> None:
             f"(multilabel={est._multilabel}) do not match the output layer "
             f"({est.n_outputs_} units, out_activation_={est.out_activation_!r})."
         )
+
+
+def check_continuable(
+    fitted: dict | None, now: dict, solver: str, dtype: str, fitted_dtype
+) -> None:
+    """Refuse to continue a model under settings it was not trained with:
+    ``fitted`` are the settings it recorded (``_fitted_with``), ``now`` the
+    current ones; ``solver`` and ``dtype`` are the parameters, ``fitted_dtype``
+    the weights' dtype."""
+    if fitted is None:  # a model saved before skmlp recorded its settings
+        return
+    changed = [k for k in now if now[k] != fitted.get(k, now[k])]
+    if dtype != "auto" and np.dtype(dtype) != fitted_dtype:
+        changed.append("dtype")
+    if not changed:
+        return
+    name = changed[0]
+    if name == "dtype":
+        before = f"dtype={fitted_dtype.name!r}"
+        after = dtype
+    elif name == "solver":
+        before, after = f"a {fitted['solver']} solver", solver
+    else:
+        before, after = f"{name}={fitted[name]!r}", now[name]
+    raise ValueError(
+        f"The model was trained with {before} but {name} is now {after!r}; "
+        "warm_start and partial_fit continue a model under the settings it was "
+        "trained with. Fit it anew with warm_start=False."
+    )

@@ -1,12 +1,13 @@
-"""The estimators' hyperparameters, each declared once, and their shared docs.
+"""The estimators' hyperparameters, each declared once.
 
 A :class:`Hyperparameter` holds a parameter's name, default, scikit-learn
 constraints and numpydoc text. ``_parameter_constraints`` and the
-Parameters section of each estimator's docstring are built from the tuples
-below (:func:`constraints`, :func:`parameters_doc`); the estimators'
+Parameters section of each estimator's docstring (:mod:`skmlp._docs`) are
+built from the tuples below (:func:`constraints`, :func:`parameters_doc`); the estimators'
 explicit ``__init__`` signatures are checked against them by
-``tests/test_params.py``. Adding a hyperparameter is one declaration here
-plus its ``__init__`` lines.
+``tests/test_params.py``, and :func:`store` sets what they take. Adding a
+hyperparameter is one declaration here plus its line in each ``__init__``
+signature.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
 
 from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
@@ -23,13 +24,15 @@ from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
 
 __all__ = [
-    "ATTRIBUTES_DOC",
     "CLASSIFIER",
     "REGRESSOR",
     "SHARED",
     "Hyperparameter",
     "constraints",
+    "dropout_rates",
+    "hidden_sizes",
     "parameters_doc",
+    "store",
 ]
 
 
@@ -614,69 +617,49 @@ def constraints(parameters) -> dict:
     return {p.name: list(p.constraints) for p in parameters}
 
 
+def store(estimator, parameters, arguments: dict) -> None:
+    """Set each of ``parameters`` on ``estimator`` from ``arguments``, the
+    ``locals()`` of its ``__init__``: unchanged, as scikit-learn requires, and
+    every declared one, so a parameter cannot be taken but not stored."""
+    for p in parameters:
+        setattr(estimator, p.name, arguments[p.name])
+
+
 def parameters_doc(parameters) -> str:
     """The body of the numpydoc Parameters section for ``parameters``."""
     return "\n\n".join(p.entry() for p in parameters)
 
 
-ATTRIBUTES_DOC = """\
-    loss_ : float
-        The loss at the end of training (with the penalty term).
+# --- the checks a parameter's constraints cannot express --------------------
+def hidden_sizes(hidden_layer_sizes) -> list[int]:
+    """``hidden_layer_sizes`` as a list of positive ints (one int is one layer)."""
+    sizes = hidden_layer_sizes
+    if not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must contain positive integers, got {sizes}.")
+    return [int(s) for s in sizes]
 
-    best_loss_ : float or None
-        The smallest epoch loss seen (stochastic solvers); ``None`` with
-        ``early_stopping``.
 
-    loss_curve_ : list of float
-        The loss of each epoch (stochastic solvers).
-
-    validation_scores_ : list of float or None
-        The validation score of each epoch with ``early_stopping``.
-
-    best_validation_score_ : float or None
-        The best validation score with ``early_stopping``.
-
-    t_ : int
-        Number of training samples seen by the stochastic solver.
-
-    coefs_ : list of ndarray
-        ``coefs_[i]`` is the weight matrix from layer i to layer i + 1.
-
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` is the bias vector of layer i + 1.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features seen during fit, when they are all strings.
-
-    n_iter_ : int
-        Number of epochs (or L-BFGS iterations) run by the last call.
-
-    n_layers_ : int
-        Number of layers, input and output included.
-
-    n_outputs_ : int
-        Number of outputs.
-
-    out_activation_ : str
-        Name of the output activation (the loss's canonical link).
-
-    learning_rate_init_ : float
-        The initial learning rate used (the range test's choice with
-        ``learning_rate_init='auto'``). Stochastic solvers only.
-
-    history_ : dict of lists
-        One entry per epoch: ``epoch``, ``train_loss``, ``val_loss`` and
-        ``val_score`` (NaN without ``early_stopping``), ``learning_rate``
-        (the mean rate of the epoch's updates, the divisions of
-        ``'adaptive'`` and ``'plateau'`` included; every update's rate is
-        :func:`skmlp.learning_rate_schedule`), ``time`` (seconds, validation
-        included) and ``clipped`` (steps rescaled by ``max_grad_norm``).
-        Stochastic solvers only; ``pandas.DataFrame(est.history_)`` is the
-        learning curve.
-
-    best_epoch_ : int or None
-        With ``early_stopping``, the epoch (1-based, counted over
-        ``history_``) whose weights were restored; ``None`` otherwise."""
+def dropout_rates(dropout, n_hidden: int, owner: str) -> tuple:
+    """``dropout`` as one rate in [0, 1) per hidden layer of ``owner``'s network."""
+    rates = dropout
+    if np.iterable(rates):
+        rates = tuple(rates)
+        if len(rates) != n_hidden:
+            raise InvalidParameterError(
+                f"The 'dropout' parameter of {owner} has {len(rates)} "
+                f"values but there are {n_hidden} hidden layers; give one rate per "
+                "hidden layer or a single float."
+            )
+    else:
+        rates = (rates,) * n_hidden
+    for r in rates:
+        if not (isinstance(r, Real) and 0.0 <= r < 1.0):
+            raise InvalidParameterError(
+                f"The 'dropout' parameter of {owner} must be a float in "
+                f"[0, 1) or a tuple of them (the fraction of units dropped); got "
+                f"{dropout!r}."
+            )
+    return tuple(float(r) for r in rates)

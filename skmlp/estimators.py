@@ -9,11 +9,9 @@ live here.
 from __future__ import annotations
 
 import functools
-import math
 import threading
 import weakref
 from dataclasses import replace
-from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
@@ -21,26 +19,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-)
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
-from sklearn.utils.validation import (
-    check_array,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from . import _loading, _params, _validation, compiled, schedules
-from ._callbacks import CallbackBridge, CallbackSupportMixin, with_callbacks
-from ._inputs import check_target_domain, in_training_dtype, numeric_targets
+from . import _docs, _labels, _loading, _params, _validation, compiled, schedules
+from ._callbacks import CallbackSupportMixin, FitTasks, with_callbacks
+from ._inputs import check_target_domain, check_weight_sum, in_training_dtype, numeric_targets
 from ._warn import warn
 from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
@@ -143,47 +129,6 @@ class _FitCall(NamedTuple):
     sample_weight_val: object = None
 
 
-class _Hooks:
-    """The scikit-learn callback tasks of one fit (nothing without callbacks)."""
-
-    def __init__(self, context, owner, fitted):
-        self.context, self.owner, self.fitted = context, owner, fitted
-        self.active = context is not None and bool(getattr(owner, "_skl_callbacks", None))
-        self.X = self.y = self.metadata = None
-
-    def begin(self, data: TrainingData, y) -> None:
-        if self.context is None:
-            return
-        self.X, self.y = data.X, y
-        sw = data.sample_weight
-        self.metadata = None if sw is None else {"sample_weight": sw}
-        self.context.call_on_fit_task_begin(
-            estimator=self.owner, X=self.X, y=self.y, metadata=self.metadata
-        )
-
-    def bridge(self, data: TrainingData, task_name: str, y) -> list:
-        """The reporter that turns epochs into subtasks, on the training rows
-        ``data`` (labelled ``y``)."""
-        if not self.active:
-            return []
-        sw = data.sample_weight
-        metadata = None if sw is None else {"sample_weight": sw}
-        return [
-            CallbackBridge(self.context, self.owner, self.fitted, data.X, y, metadata, task_name)
-        ]
-
-    def end(self, params: np.ndarray, n_iter: int) -> None:
-        if self.context is None:
-            return
-        self.context.call_on_fit_task_end(
-            estimator=self.owner,
-            X=self.X,
-            y=self.y,
-            metadata=self.metadata,
-            reconstruction_attributes=lambda: self.fitted(params, n_iter),
-        )
-
-
 class _Problem(NamedTuple):
     """What a fit trains: the network, its parameters, the rows, the RNG."""
 
@@ -251,15 +196,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return sample_weight
 
     # --- helpers ------------------------------------------------------
-    def _hidden_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must contain positive integers, got {sizes}.")
-        return [int(s) for s in sizes]
-
     def _network(self) -> Network:
         units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
         return Network(units, self.activation, _LINK_TO_LOSS[self.out_activation_])
@@ -378,7 +314,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _train(self, call: _FitCall, context, owner, progress: Progress):
         _validation.check_arguments(self, call)
         problem = self._prepare(call.X, call.y, call.sample_weight, call.incremental, call.classes)
-        hooks = _Hooks(context, owner, self._reconstruction(problem.net))
+        hooks = FitTasks(context, owner, self._reconstruction(problem.net))
         hooks.begin(problem.data, self._decode(problem.data.Y) if hooks.active else None)
         if self.solver == "lbfgs":
             outcome = self._train_lbfgs(problem, hooks, progress)
@@ -433,12 +369,18 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _prepare(self, X, y, sample_weight, incremental, classes=None) -> _Problem:
         """Validate the data; build the network and its parameter vector."""
-        hidden = self._hidden_sizes()
+        hidden = _params.hidden_sizes(self.hidden_layer_sizes)
         if incremental:
             self._start_partial_fit(y, classes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if not first_pass:
-            self._check_continuable()
+            _loading.check_continuable(
+                getattr(self, "_fitted_with", None),
+                self._continuity_key(),
+                self.solver,
+                self.dtype,
+                self.coefs_[0].dtype,
+            )
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         input_dtype = X.dtype  # predictions for these rows come back in it
         dtype = self._training_dtype(X) if first_pass else self.coefs_[0].dtype
@@ -452,13 +394,15 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         units = [X.shape[1], *hidden, Y.shape[1]]
-        dropout = self._dropout_rates(len(hidden))
+        dropout = _params.dropout_rates(self.dropout, len(hidden), type(self).__name__)
         if self.solver == "lbfgs":
             dropout = 0.0  # documented: L-BFGS trains without dropout
         net = Network(units, self.activation, self._make_loss(Y), dropout)
         sample_weight = self._weigh_classes(Y, sample_weight, dtype)
         if sample_weight is not None:
-            self._check_weight_sum(sample_weight, weighted)
+            check_weight_sum(
+                sample_weight, weighted, getattr(self, "class_weight", None) is not None
+            )
 
         if first_pass:
             params = net.init_params(rng, self.weight_init, dtype)
@@ -479,24 +423,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                 )
             params = net.pack(self.coefs_, self.intercepts_, dtype)
         return _Problem(net, params, TrainingData(X, Y, sample_weight, input_dtype), rng)
-
-    def _check_weight_sum(self, weights: np.ndarray, given: bool) -> None:
-        """Refuse weights whose sum overflows: every loss and gradient divides
-        by it, so training would diverge at once."""
-        with np.errstate(over="ignore"):
-            if math.isfinite(np.add.reduce(weights)):
-                return
-        class_weighted = getattr(self, "class_weight", None) is not None
-        named = (
-            "sample_weight times class_weight"
-            if given and class_weighted
-            else ("sample_weight" if given else "class_weight")
-        )
-        raise ValueError(
-            f"The sample weights ({named}) sum to more than {weights.dtype.name} can "
-            f"hold ({len(weights)} rows, the largest {float(np.max(weights)):.3g}). Only "
-            "their ratios matter: divide them by a common factor."
-        )
 
     def _continuity_key(self) -> dict:
         """The settings a warm start or ``partial_fit`` must not change."""
@@ -522,31 +448,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
     def _out_activation_of_loss(self) -> str | None:
         """The output activation ``loss`` implies (``None``: the targets decide)."""
         return None
-
-    def _check_continuable(self) -> None:
-        """Refuse to continue a model under settings it was not trained with."""
-        fitted = getattr(self, "_fitted_with", None)
-        if fitted is None:  # a model saved before skmlp recorded its settings
-            return
-        now = self._continuity_key()
-        changed = [k for k in now if now[k] != fitted.get(k, now[k])]
-        if self.dtype != "auto" and np.dtype(self.dtype) != self.coefs_[0].dtype:
-            changed.append("dtype")
-        if not changed:
-            return
-        name = changed[0]
-        if name == "dtype":
-            before = f"dtype={self.coefs_[0].dtype.name!r}"
-            after = self.dtype
-        elif name == "solver":
-            before, after = f"a {fitted['solver']} solver", self.solver
-        else:
-            before, after = f"{name}={fitted[name]!r}", now[name]
-        raise ValueError(
-            f"The model was trained with {before} but {name} is now {after!r}; "
-            "warm_start and partial_fit continue a model under the settings it was "
-            "trained with. Fit it anew with warm_start=False."
-        )
 
     def _optimizer(self):
         cls = OPTIMIZERS[self.solver]
@@ -579,7 +480,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         return min(self.batch_size, n)
 
-    def _train_lbfgs(self, p: _Problem, hooks: _Hooks, progress: Progress) -> Outcome:
+    def _train_lbfgs(self, p: _Problem, hooks: FitTasks, progress: Progress) -> Outcome:
         step = Step(
             p.net, p.net.workspace(p.data.X.shape[0], p.params), None, self.alpha, self.l1_ratio
         )
@@ -605,7 +506,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         return outcome
 
     def _train_stochastic(
-        self, p: _Problem, call: _FitCall, hooks: _Hooks, progress: Progress
+        self, p: _Problem, call: _FitCall, hooks: FitTasks, progress: Progress
     ) -> Outcome:
         incremental = call.incremental
         if self.early_stopping and incremental:
@@ -739,27 +640,6 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         batches = Batches(data.X, data.Y, data.sample_weight, batch_size, shuffle=True)
         return run_range_test(step, batches, rng, **settings)
 
-    def _dropout_rates(self, n_hidden: int) -> tuple:
-        rates = self.dropout
-        if np.iterable(rates):
-            rates = tuple(rates)
-            if len(rates) != n_hidden:
-                raise InvalidParameterError(
-                    f"The 'dropout' parameter of {type(self).__name__} has {len(rates)} "
-                    f"values but there are {n_hidden} hidden layers; give one rate per "
-                    "hidden layer or a single float."
-                )
-        else:
-            rates = (rates,) * n_hidden
-        for r in rates:
-            if not (isinstance(r, Real) and 0.0 <= r < 1.0):
-                raise InvalidParameterError(
-                    f"The 'dropout' parameter of {type(self).__name__} must be a float in "
-                    f"[0, 1) or a tuple of them (the fraction of units dropped); got "
-                    f"{self.dropout!r}."
-                )
-        return tuple(float(r) for r in rates)
-
     def __setstate__(self, state):
         super().__setstate__(state)
         if _loading.is_fitted_state(state):
@@ -776,56 +656,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    __doc__ = f"""Multi-layer perceptron classifier, a drop-in for scikit-learn's.
-
-    Minimizes the log-loss (softmax for multiclass, logistic for binary and
-    multilabel targets) with Adam, SGD or L-BFGS, using skmlp's own numpy
-    backpropagation engine. Every parameter of
-    :class:`sklearn.neural_network.MLPClassifier` exists with the same name,
-    default and meaning.
-
-    Parameters
-    ----------
-{_params.parameters_doc(_params.CLASSIFIER)}
-
-    Attributes
-    ----------
-    classes_ : ndarray or list of ndarray
-        Class labels (one array per output for multilabel targets).
-
-{_params.ATTRIBUTES_DOC}
-
-    See Also
-    --------
-    MLPRegressor : Multi-layer perceptron regressor.
-    sklearn.neural_network.MLPClassifier : The estimator this one replaces.
-
-    Notes
-    -----
-    Where skmlp differs from scikit-learn on purpose (``partial_fit`` for
-    L-BFGS, float32 L-BFGS, warm starts, divergence) is listed in the
-    documentation's deviations page.
-
-    References
-    ----------
-    Glorot, X. and Bengio, Y. "Understanding the difficulty of training deep
-    feedforward neural networks." AISTATS 2010.
-
-    Kingma, D. and Ba, J. "Adam: A method for stochastic optimization."
-    arXiv:1412.6980, 2014.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from skmlp import MLPClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01,
-    ...                     max_iter=2000, random_state=0).fit(X, y)
-    >>> clf.predict(X[:3])
-    array([0, 0, 0])
-    >>> clf.predict_proba(X[:1]).shape
-    (1, 3)
-    """
+    __doc__ = _docs.CLASSIFIER_DOC  # built from the declarations in _params
 
     _parameter_constraints: dict = _params.constraints(_params.CLASSIFIER)
     _output_links = frozenset({"softmax", "logistic"})
@@ -882,50 +713,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         class_weight=None,
         label_smoothing=0.0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.weight_init = weight_init
-        self.dtype = dtype
-        self.weight_decay = weight_decay
-        self.rho = rho
-        self.learning_rate_min = learning_rate_min
-        self.learning_rate_max = learning_rate_max
-        self.decay_rate = decay_rate
-        self.decay_epochs = decay_epochs
-        self.restart_epochs = restart_epochs
-        self.restart_mult = restart_mult
-        self.half_cycle_epochs = half_cycle_epochs
-        self.cyclic_mode = cyclic_mode
-        self.peak_fraction = peak_fraction
-        self.warmup_epochs = warmup_epochs
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.scoring = scoring
-        self.max_grad_norm = max_grad_norm
-        self.plateau_factor = plateau_factor
-        self.class_weight = class_weight
-        self.label_smoothing = label_smoothing
+        _params.store(self, _params.CLASSIFIER, locals())
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -939,138 +727,34 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if y.dtype == object:
-            try:  # labels must be comparable: classes_ is kept sorted
-                np.unique(y)
-            except TypeError as exc:
-                raise ValueError(
-                    f"y mixes labels that cannot be sorted together ({exc}); use labels "
-                    "of one type."
-                ) from exc
-
+        _labels.check_sortable(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._set_classes(y)
         else:
-            classes = unique_labels(y)
-            if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same "
-                        f"classes as in the previous call to fit. Previously got "
-                        f"{self.classes_}, `y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                    f"{self.classes_}. 'y' has {classes}."
-                )
+            _labels.check_known(y, self.classes_, same=self.warm_start and not incremental)
         return X, self._encode(y)
 
-    # Labels are kept as plain arrays and strings (classes_, _target_type), not
-    # as a LabelBinarizer, so the fitted state is numpy arrays and builtins.
     def _set_classes(self, y) -> None:
         """Learn the classes and the target type from ``y`` (or from the
         ``classes`` argument of a first ``partial_fit``)."""
-        check_classification_targets(y)
-        target_type = type_of_target(y)
-        if target_type == "multilabel-indicator":
-            self.classes_ = np.arange(np.shape(y)[1])
-        elif target_type in ("binary", "multiclass"):
-            self.classes_ = unique_labels(y)
-            target_type = "binary" if len(self.classes_) <= 2 else "multiclass"
-        else:
-            raise ValueError(
-                f"MLPClassifier supports binary, multiclass and multilabel-indicator "
-                f"targets; y is {target_type}."
-            )
-        self._target_type = target_type
-        self._multilabel = target_type == "multilabel-indicator"
-        self._check_two_classes()
+        self.classes_, self._target_type = _labels.learn(y)
+        self._multilabel = self._target_type == "multilabel-indicator"
 
     def _encode_held_out(self, y_val) -> np.ndarray:
         """Validation labels encoded like ``y``; a label ``y`` lacks is an error."""
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
-        if y_val.ndim == 2 and y_val.shape[1] == 1 and not self._multilabel:
-            y_val = column_or_1d(y_val)
-        if y_val.ndim != 1 and not self._multilabel:
-            raise ValueError(
-                f"y_val must hold one label per row (1-d), as y does; got shape {y_val.shape}."
-            )
-        if self._multilabel:
-            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
-                raise ValueError(
-                    f"y_val must be a label-indicator matrix with {len(self.classes_)} "
-                    f"columns, as y is; got shape {y_val.shape}."
-                )
-        else:
-            try:
-                unseen = np.setdiff1d(np.unique(y_val), self.classes_)
-            except TypeError as exc:  # labels that cannot be sorted together
-                raise ValueError(f"y_val holds labels that are not classes of y ({exc}).") from exc
-            if len(unseen):
-                raise ValueError(
-                    f"y_val has labels {unseen.tolist()} that are not in y; the classes "
-                    f"are {self.classes_.tolist()}."
-                )
-        return self._encode(y_val)
+        return self._encode(_labels.check_held_out(y_val, self.classes_, self._multilabel))
 
     def _encode(self, y) -> np.ndarray:
-        """Targets as a boolean indicator matrix, one column per output."""
-        if self._multilabel:
-            return np.asarray(y).astype(bool)
-        y = np.asarray(y)
-        if self._target_type == "binary":
-            return (y == self.classes_[1]).reshape(-1, 1)
-        return np.searchsorted(self.classes_, y)[:, None] == np.arange(len(self.classes_))
+        return _labels.encode(y, self.classes_, self._target_type)
 
     def _weigh_classes(self, Y, sample_weight, dtype):
         """Fold ``class_weight`` into the sample weights (multiplicatively)."""
         if self.class_weight is None:
             return sample_weight
-        if self._multilabel:
-            raise ValueError("class_weight is not supported for multilabel targets.")
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else Y.ravel().astype(np.intp)
-        n_classes = len(self.classes_)
-        if isinstance(self.class_weight, str):  # 'balanced'
-            counts = np.bincount(labels, minlength=n_classes).astype(float)
-            per_class = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0)
-        else:
-            per_class = np.array([float(w) for w in self._class_weight_values()])
-        if not (per_class[labels] > 0).any():
-            raise ValueError(
-                f"class_weight={self.class_weight!r} gives every sample of y weight 0; "
-                "at least one class present in y needs a positive weight."
-            )
-        weights = per_class[labels].astype(dtype)
+        weights = _labels.class_weights(
+            self.class_weight, self.classes_, self._target_type, Y, dtype
+        )
         return weights if sample_weight is None else weights * sample_weight
-
-    def _class_weight_values(self) -> list:
-        """The dict ``class_weight`` checked, as one weight per class (1 if missing)."""
-        classes = self.classes_.tolist()
-        for key, value in self.class_weight.items():
-            if key not in classes:
-                raise ValueError(
-                    f"class_weight has the key {key!r}, which is not a class; the classes "
-                    f"are {classes}."
-                )
-            if (
-                not isinstance(value, Real)
-                or isinstance(value, bool)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ValueError(
-                    f"class_weight[{key!r}] is {value!r}; class weights must be finite "
-                    "numbers >= 0."
-                )
-        return [self.class_weight.get(c, 1.0) for c in classes]
-
-    def _check_two_classes(self):
-        if not self._multilabel and len(self.classes_) < 2:
-            raise ValueError(
-                "MLPClassifier needs samples of at least 2 classes in y; got only "
-                f"one class: {self.classes_.tolist()[0]!r}."
-            )
 
     def _loss_family(self) -> str:
         return "log_loss"  # softmax or logistic, by the targets
@@ -1089,22 +773,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         }
 
     def _training_targets(self, Y: np.ndarray, dtype) -> np.ndarray:
-        """``(1 - eps) * Y + eps / K`` with ``label_smoothing=eps``: ``K``
-        classes under a softmax, 2 for each logistic output."""
-        eps = float(self.label_smoothing)
-        if eps == 0.0:
-            return Y
-        n_classes = Y.shape[1] if self._target_type == "multiclass" else 2
-        return (Y * (1.0 - eps) + eps / n_classes).astype(dtype)
+        return _labels.smooth(Y, float(self.label_smoothing), self._target_type, dtype)
 
     def _decode(self, Y):
-        """Labels from network outputs: threshold 0.5 (binary, multilabel) or
-        the most probable class."""
-        if self._multilabel:
-            return (Y > 0.5).astype(int)
-        if self._target_type == "binary":
-            return self.classes_[(Y.ravel() > 0.5).astype(np.intp)]
-        return self.classes_[Y.argmax(axis=1)]
+        return _labels.decode(Y, self.classes_, self._target_type)
 
     def _score_on(self, pred, y, sample_weight) -> float:
         return accuracy_score(y, self._decode(pred), sample_weight=sample_weight)
@@ -1255,45 +927,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    __doc__ = f"""Multi-layer perceptron regressor, a drop-in for scikit-learn's.
-
-    Minimizes half the squared error (identity output), the half Poisson
-    deviance (exponential output) or one of the robust, quantile and gamma
-    losses scikit-learn's MLP lacks, with Adam, SGD or L-BFGS, using skmlp's
-    own numpy backpropagation engine. Every parameter of
-    :class:`sklearn.neural_network.MLPRegressor` exists with the same name,
-    default and meaning.
-
-    Parameters
-    ----------
-{_params.parameters_doc(_params.REGRESSOR)}
-
-    Attributes
-    ----------
-{_params.ATTRIBUTES_DOC}
-
-    See Also
-    --------
-    MLPClassifier : Multi-layer perceptron classifier.
-    sklearn.neural_network.MLPRegressor : The estimator this one replaces.
-
-    Notes
-    -----
-    With several outputs the reported loss is the sum over outputs of each
-    output's loss, the function whose gradient the solver follows
-    (scikit-learn reports the mean); see the deviations page.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import make_regression
-    >>> from skmlp import MLPRegressor
-    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
-    >>> y = y / y.std()
-    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", tol=1e-2,
-    ...                    random_state=0).fit(X, y)
-    >>> reg.score(X, y) > 0.95
-    True
-    """
+    __doc__ = _docs.REGRESSOR_DOC  # built from the declarations in _params
 
     _parameter_constraints: dict = _params.constraints(_params.REGRESSOR)
     _output_links = frozenset({"identity", "exp"})
@@ -1347,51 +981,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         huber_delta=1.0,
         quantile=0.5,
     ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.weight_init = weight_init
-        self.dtype = dtype
-        self.weight_decay = weight_decay
-        self.rho = rho
-        self.learning_rate_min = learning_rate_min
-        self.learning_rate_max = learning_rate_max
-        self.decay_rate = decay_rate
-        self.decay_epochs = decay_epochs
-        self.restart_epochs = restart_epochs
-        self.restart_mult = restart_mult
-        self.half_cycle_epochs = half_cycle_epochs
-        self.cyclic_mode = cyclic_mode
-        self.peak_fraction = peak_fraction
-        self.warmup_epochs = warmup_epochs
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.scoring = scoring
-        self.max_grad_norm = max_grad_norm
-        self.plateau_factor = plateau_factor
-        self.huber_delta = huber_delta
-        self.quantile = quantile
+        _params.store(self, _params.REGRESSOR, locals())
 
     def _validate_input(self, X, y, incremental, reset):
         y = numeric_targets(y)
