@@ -165,3 +165,83 @@ REGRESSOR_DOC = f"""Multi-layer perceptron regressor, a drop-in for scikit-learn
     >>> reg.score(X, y) > 0.95
     True
     """
+
+
+def documented(text: str):
+    """Give the decorated function the docstring ``text`` (put it innermost,
+    so that the wrappers above it copy the text)."""
+
+    def document(function):
+        function.__doc__ = text
+        return function
+
+    return document
+
+
+def fit_doc(estimator: str, classifier: bool) -> str:
+    """The docstring of ``estimator.fit``."""
+    what = "labels" if classifier else "targets"
+    y = (
+        "Class labels, or a label-indicator matrix for multilabel targets."
+        if classifier
+        else "Target values."
+    )
+    y_val = (
+        "The labels of ``X_val``; every label must be a class of ``y``."
+        if classifier
+        else "The targets of ``X_val``."
+    )
+    return f"""Fit the model to data ``X`` and {what} ``y``.
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            {y}
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, non-negative.
+        X_val : {{array-like, sparse matrix}} of shape (n_val, n_features), default=None
+            A validation set for ``early_stopping``, used instead of the
+            ``validation_fraction`` split (HistGradientBoosting's convention).
+            Needs ``early_stopping=True``, a stochastic solver and ``y_val``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            {y_val}
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows, for the validation loss and score.
+
+        Returns
+        -------
+        self : {estimator}
+            The fitted estimator.
+        """
+
+
+def partial_fit_doc(estimator: str, classifier: bool) -> str:
+    """The docstring of ``estimator.partial_fit``."""
+    classes = (
+        """
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call."""
+        if classifier
+        else ""
+    )
+    return f"""Run one epoch over ``(X, y)`` (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            {"Class labels." if classifier else "Target values."}
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.{classes}
+        X_val, y_val, sample_weight_val : None
+            Not supported: ``partial_fit`` does no early stopping. Given,
+            they raise a ValueError.
+
+        Returns
+        -------
+        self : {estimator}
+            The updated estimator.
+        """

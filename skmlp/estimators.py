@@ -8,9 +8,6 @@ live here.
 
 from __future__ import annotations
 
-import functools
-import threading
-import weakref
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -27,6 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 from . import _docs, _labels, _loading, _params, _validation, compiled, schedules
 from ._callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from ._inputs import check_target_domain, check_weight_sum, in_training_dtype, numeric_targets
+from ._transaction import commit, serialized, warn_outcome
 from ._warn import warn
 from .losses import Loss, make_loss
 from .lr_finder import LRRangeTestResult, run_range_test
@@ -85,35 +83,6 @@ _PREDICTION_ATTRIBUTES = (
     "_multilabel",
     "_fitted_with",
 )
-
-
-# One lock per estimator serializes its fit and partial_fit calls. It lives
-# here, not on the instance, so clone, copy, pickle and the private copy a fit
-# trains never carry it.
-_FIT_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_FIT_LOCKS_GUARD = threading.RLock()
-
-
-def _fit_lock(estimator) -> threading.RLock:
-    """The lock of ``estimator``'s fits, made on first use."""
-    with _FIT_LOCKS_GUARD:
-        lock = _FIT_LOCKS.get(estimator)
-        if lock is None:
-            lock = _FIT_LOCKS[estimator] = threading.RLock()
-    return lock
-
-
-def _serialized(method):
-    """Run ``method`` (``fit`` or ``partial_fit``) holding the estimator's fit
-    lock: two calls on one estimator from two threads run one after the other,
-    so neither loses the other's epochs."""
-
-    @functools.wraps(method)
-    def serialized(self, *args, **kwargs):
-        with _fit_lock(self):
-            return method(self, *args, **kwargs)
-
-    return serialized
 
 
 class _FitCall(NamedTuple):
@@ -271,40 +240,16 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         work, progress = self._copy(), Progress()
         try:
             outcome = work._train(call, context, self, progress)
-            self._commit(work)
+            commit(self, work)
         except KeyboardInterrupt:
             # past the loop's own handling (verifying, recording, committing):
             # keep the last whole epoch all the same, if there is one
             outcome = work._salvage(progress)
             if outcome is None:
                 raise
-            self._commit(work)
-        if outcome.stop_reason == "diverged":
-            warn(outcome.message, DivergenceWarning)
-        elif outcome.stop_reason == "interrupted":
-            warn(outcome.message)
-        elif outcome.stop_reason == "max_iter":
-            warn(outcome.message, ConvergenceWarning)
-        if outcome.unstable:
-            warn(outcome.unstable, DivergenceWarning)
+            commit(self, work)
+        warn_outcome(outcome, DivergenceWarning)
         return self
-
-    def _commit(self, work) -> None:
-        """Take ``work``'s fitted state in one assignment, keeping the
-        parameters as they are now: a ``set_params`` made while the fit ran
-        stays (the model was trained under the old values, as after any
-        ``set_params`` on a fitted estimator)."""
-        old = self.__dict__
-        params = {k: old[k] for k in self._get_param_names() if k in old}
-        new = {**work.__dict__, **params}
-        self.__dict__ = new
-        # a set_params in another thread may have written into the old
-        # dictionary after it was read (each setattr is atomic; none reaches
-        # the old one after the assignment): carry those values over. No lock:
-        # an interrupt at the end of a `with lock:` block would leave it held.
-        for k, v in params.items():
-            if old[k] is not v and new[k] is v:
-                new[k] = old[k]
 
     def _max_subtasks(self, incremental: bool) -> int:
         if self.solver == "lbfgs":
@@ -781,42 +726,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _score_on(self, pred, y, sample_weight) -> float:
         return accuracy_score(y, self._decode(pred), sample_weight=sample_weight)
 
-    @_serialized
+    @serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
+    @_docs.documented(_docs.fit_doc("MLPClassifier", classifier=True))
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
-        """Fit the model to data ``X`` and labels ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 input is trained in float32.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels, or a label-indicator matrix for multilabel targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, non-negative.
-        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            A validation set for ``early_stopping``, used instead of the
-            ``validation_fraction`` split (HistGradientBoosting's convention).
-            Needs ``early_stopping=True``, a stochastic solver and ``y_val``.
-        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
-            The labels of ``X_val``; every label must be a class of ``y``.
-        sample_weight_val : array-like of shape (n_val,), default=None
-            Weights of the validation rows, for the validation loss and score.
-
-        Returns
-        -------
-        self : MLPClassifier
-            The fitted estimator.
-        """
         return self._fit(
             _FitCall(X, y, sample_weight, False, None, X_val, y_val, sample_weight_val)
         )
 
     @available_if(_stochastic)
-    @_serialized
+    @serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
+    @_docs.documented(_docs.partial_fit_doc("MLPClassifier", classifier=True))
     def partial_fit(
         self,
         X,
@@ -828,27 +751,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_val=None,
         sample_weight_val=None,
     ):
-        """Run one epoch over ``(X, y)`` (stochastic solvers only).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
-        classes : array-like of shape (n_classes,), default=None
-            All classes that will ever appear; required on the first call.
-        X_val, y_val, sample_weight_val : None
-            Not supported: ``partial_fit`` does no early stopping. Given,
-            they raise a ValueError.
-
-        Returns
-        -------
-        self : MLPClassifier
-            The updated estimator.
-        """
         return self._fit(
             _FitCall(X, y, sample_weight, True, classes, X_val, y_val, sample_weight_val)
         )
@@ -1028,64 +930,23 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _score_on(self, pred, y, sample_weight) -> float:
         return r2_score(y, self._decode(pred), sample_weight=sample_weight)
 
-    @_serialized
+    @serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
+    @_docs.documented(_docs.fit_doc("MLPRegressor", classifier=False))
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
-        """Fit the model to data ``X`` and targets ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 input is trained in float32.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, non-negative.
-        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
-            A validation set for ``early_stopping``, used instead of the
-            ``validation_fraction`` split (HistGradientBoosting's convention).
-            Needs ``early_stopping=True``, a stochastic solver and ``y_val``.
-        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
-            The targets of ``X_val``.
-        sample_weight_val : array-like of shape (n_val,), default=None
-            Weights of the validation rows, for the validation loss and score.
-
-        Returns
-        -------
-        self : MLPRegressor
-            The fitted estimator.
-        """
         return self._fit(
             _FitCall(X, y, sample_weight, False, None, X_val, y_val, sample_weight_val)
         )
 
     @available_if(_stochastic)
-    @_serialized
+    @serialized
     @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
+    @_docs.documented(_docs.partial_fit_doc("MLPRegressor", classifier=False))
     def partial_fit(
         self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None
     ):
-        """Run one epoch over ``(X, y)`` (stochastic solvers only).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
-        X_val, y_val, sample_weight_val : None
-            Not supported: ``partial_fit`` does no early stopping. Given,
-            they raise a ValueError.
-
-        Returns
-        -------
-        self : MLPRegressor
-            The updated estimator.
-        """
         return self._fit(_FitCall(X, y, sample_weight, True, None, X_val, y_val, sample_weight_val))
 
     def __sklearn_tags__(self):

@@ -31,7 +31,7 @@ N_POINTS = 8  # interrupt points per configuration
 # Frames that hold a lock and run no training. CPython runs a `with` block's
 # `__exit__` after a line event of the `with` line, so an interrupt there
 # leaves the lock held (bpo-29988): no Python code can prevent it.
-_LOCK_HOLDERS = {"serialized", "_fit_lock"}
+_LOCK_HOLDERS = {"serialized", "fit_lock"}
 
 
 def _ours(code) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+import skmlp._transaction
 import skmlp.estimators
 from skmlp import MLPClassifier
 from skmlp.estimators import _BaseMLP
@@ -61,11 +62,10 @@ def test_concurrent_partial_fits_on_one_estimator_keep_both_epochs(monkeypatch, 
         def __exit__(self, *exc):
             return self.lock.__exit__(*exc)
 
-    fit_lock = getattr(skmlp.estimators, "_fit_lock", None)
+    fit_lock = skmlp._transaction.fit_lock
     monkeypatch.setattr(skmlp.estimators, "run_stochastic", paused_run)
     monkeypatch.setattr(_BaseMLP, "_copy", announcing_copy)
-    if fit_lock is not None:
-        monkeypatch.setattr(skmlp.estimators, "_fit_lock", lambda e: AnnouncingLock(fit_lock(e)))
+    monkeypatch.setattr(skmlp._transaction, "fit_lock", lambda e: AnnouncingLock(fit_lock(e)))
     a = threading.Thread(target=_partial_fit, args=(est, X, y), name="A")
     b = threading.Thread(target=_partial_fit, args=(est, X, y), name="B")
     a.start()
