@@ -321,6 +321,8 @@ def peak_epoch(learning_rate: str, settings: dict) -> float:
         peak = max(peak, settings["peak_fraction"] * settings["max_iter"])
     elif learning_rate == "cyclic":
         peak = max(peak, float(settings["half_cycle_epochs"]))
+    elif learning_rate == "coslog":  # log2(1 + 15 t) = 1/2 at its first peak
+        peak = max(peak, (math.sqrt(2.0) - 1.0) / 15.0 * settings["max_iter"])
     return peak
 
 

@@ -280,13 +280,13 @@ def _noise(seed=0, n=400):
         (dict(learning_rate="one_cycle", peak_fraction=0.3), 30),
         (dict(learning_rate="cyclic", half_cycle_epochs=25), 25),
         (dict(warmup_epochs=20), 20),
+        (dict(learning_rate="coslog", max_iter=1000), 27),  # (sqrt(2) - 1) / 15 of max_iter
     ],
 )
 def test_early_stopping_trains_at_least_until_the_schedules_peak(schedule, peak):
     X, y = _noise()
-    model = MLPClassifier(
-        (16,), early_stopping=True, n_iter_no_change=5, max_iter=100, random_state=0, **schedule
-    ).fit(X, y)
+    settings = dict(early_stopping=True, n_iter_no_change=5, max_iter=100, random_state=0)
+    model = MLPClassifier((16,), **{**settings, **schedule}).fit(X, y)
     assert model.n_iter_ >= peak
     # the best epoch is still searched over every epoch, the rising ones included
     assert model.best_epoch_ == 1 + int(np.argmax(model.validation_scores_))
