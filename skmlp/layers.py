@@ -58,6 +58,8 @@ from .initializers import INITIALIZERS
 
 __all__ = [
     "LAYERS",
+    "CategoricalEmbedding",
+    "Columns",
     "Dense",
     "DenseNTP",
     "EnsembleHead",
@@ -980,6 +982,262 @@ def _bin_maps(edges: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     return slopes, offsets
 
 
+# --- categorical codes and column routing ----------------------------------
+class CategoricalEmbedding(Layer):
+    """A learned embedding per categorical column: column ``j`` holds integer
+    codes ``0 .. levels[j] - 1`` (stored as floats), and code ``c`` becomes
+    row ``c`` of the column's own table, ``width`` values.
+
+    Code 0 is the unknown category (missing, or unseen in training): it has
+    its own learned row like any other, so ``levels[j]`` counts it. Codes are
+    not differentiable: no gradient flows back to them (the input gradient,
+    where a previous layer asks for one, is 0).
+
+    Parameters
+    ----------
+    levels : tuple of int
+        The number of codes of each column (unknown included), each at
+        least 1. The layer takes ``len(levels)`` columns and gives
+        ``len(levels) * width``, column ``j``'s values contiguous.
+    width : int, default=8
+        The values per column (pytabkit's ``embedding_size`` in RealMLP-TD).
+    lr_factor : float, default=1.0
+        The learning-rate factor of the tables (pytabkit's ``emb_lr_factor``).
+    decay : bool, default=True
+        Whether weight decay applies to the tables. pytabkit gives its
+        embeddings no weight-decay factor of their own, so the global one
+        applies.
+
+    Its one block is ``tables`` (``(sum(levels), width)``, group
+    ``'embeddings'``): column ``j``'s table is rows ``sum(levels[:j])`` to
+    ``sum(levels[:j + 1])``. Every entry starts ``N(0, 1)``, as PyTorch's
+    ``nn.Embedding`` and pytabkit's ``emb_init_mode='normal'``.
+
+    A code that is not an integer in ``[0, levels[j])`` (NaN included)
+    raises a ``ValueError`` in the forward pass: missing and unseen
+    categories must be mapped to 0 before the network sees them.
+
+    References
+    ----------
+    Guo and Berkhahn, "Entity Embeddings of Categorical Variables", 2016;
+    Holzmüller, Grinsztajn and Steinwart, "Better by Default", NeurIPS 2024
+    (pytabkit's ``SingleEmbeddingFitter``).
+    """
+
+    kind = "categorical_embedding"
+
+    def __init__(
+        self, levels: tuple[int, ...], width: int = 8, lr_factor: float = 1.0, decay: bool = True
+    ):
+        self.levels = tuple(int(n) for n in levels)
+        if not self.levels or min(self.levels) < 1 or int(width) < 1:
+            raise ValueError(
+                "CategoricalEmbedding needs at least one column, every one with at least 1 "
+                f"level, and width >= 1; got levels={levels!r}, width={width!r}."
+            )
+        self.width = int(width)
+        self.n_in = len(self.levels)
+        self.n_out = self.n_in * self.width
+        self.lr_factor = float(lr_factor)
+        self.decay = bool(decay)
+        self._limits = np.array(self.levels, dtype=np.uintp)
+        self._offsets = np.cumsum((0, *self.levels[:-1]), dtype=np.intp)
+
+    def _describe(self) -> dict:
+        return {"levels": self.levels, "width": self.width}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        shape = (sum(self.levels), self.width)
+        return (
+            ParamBlock("tables", shape, "embeddings", decay=self.decay, lr_factor=self.lr_factor),
+        )
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        params[0][...] = rng.standard_normal(params[0].shape)
+
+    def buffers(self, batch_size: int, dtype, training: bool) -> dict:
+        """The rows picked (``"index"``) and a check of the codes; in
+        training, the gradient's flat positions (``"position"``)."""
+        shape = (batch_size, self.n_in)
+        buffers = {"index": np.empty(shape, dtype=np.intp), "bad": np.empty(shape, dtype=bool)}
+        if training:
+            buffers["position"] = np.empty((*shape, self.width), dtype=np.intp)
+        return buffers
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out3, delta3, index, bad, position)``: the output and its
+        gradient by column, ``(m, n_in, width)``, and the buffers' rows."""
+        shape = (m, self.n_in, self.width)
+        delta = buffers["delta"]
+        return (
+            buffers["out"][:m].reshape(shape),
+            None if delta is None else delta[:m].reshape(shape),
+            *(_rows(buffers, name, m) for name in ("index", "bad", "position")),
+        )
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        out3, _, index, bad, _ = plan
+        x = _dense(a)
+        with np.errstate(invalid="ignore"):  # NaN and huge codes: caught below
+            np.copyto(index, x, casting="unsafe")
+        np.not_equal(index, x, out=bad)
+        if bad.any() or np.greater_equal(index.view(np.uintp), self._limits, out=bad).any():
+            self._reject(x, bad)
+        index += self._offsets
+        np.take(params[0], index, axis=0, out=out3, mode="clip")  # in range: checked
+        return out3.reshape(out3.shape[0], self.n_out)
+
+    def _reject(self, x: np.ndarray, bad: np.ndarray) -> None:
+        bad |= np.not_equal(np.floor(x), x) | ~(x >= 0) | ~(x < self._limits)
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(
+            f"CategoricalEmbedding: column {column} holds {float(x[row, column])}; its codes "
+            f"must be integers in [0, {self.levels[column]}) (0 for an unknown category)."
+        )
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        (tables_grad,) = grads
+        _, delta3, index, _, position = plan  # index: the forward pass's rows
+        # scatter-add each value's gradient into its table entry: one
+        # bincount over flat positions (several times faster than np.add.at)
+        np.multiply(index[:, :, None], self.width, out=position)
+        position += np.arange(self.width)
+        counts = np.bincount(position.ravel(), delta3.ravel(), minlength=tables_grad.size)
+        np.copyto(tables_grad, counts.reshape(tables_grad.shape))
+        if d_in is not None:  # codes take no gradient
+            d_in[...] = 0.0
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        return float(np.max(np.abs(params[0].astype(np.float64)), initial=0.0))
+
+
+class Columns(Layer):
+    """Consecutive column ranges of the input, each through its own layer (or
+    passed through unchanged), the outputs side by side in the same order.
+
+    Parameters
+    ----------
+    parts : sequence of (int, Layer or None)
+        ``(n_columns, layer)`` pairs: the next ``n_columns`` input columns go
+        through ``layer`` (whose ``n_in`` must be ``n_columns``) and give its
+        ``n_out`` columns; None copies them unchanged. For the tabular
+        estimators' inputs: ``Columns([(n_numeric, PBLDEmbedding(n_numeric)),
+        (n_other, None), (len(levels), CategoricalEmbedding(levels))])``.
+
+    Its blocks are its layers' blocks, in order, with their groups, weight
+    decay and learning-rate factors. Each layer is initialized from its own
+    columns of the data when it uses data. The layers cannot drop units
+    (follow the ``Columns`` with a layer that does).
+
+    Each layer computes into buffers of its own, which the ``Columns``
+    copies into its output's columns (and, backwards, its gradient out of
+    them), so any layer kind fits, whatever views it makes of its buffers.
+    """
+
+    kind = "columns"
+
+    def __init__(self, parts):
+        self.parts = tuple((int(n), layer) for n, layer in parts)
+        if not self.parts:
+            raise ValueError("Columns needs at least one part.")
+        for n, layer in self.parts:
+            if n < 1 or not (layer is None or isinstance(layer, Layer)):
+                raise ValueError(f"A part of Columns is (n_columns >= 1, Layer or None); got {n}.")
+            if layer is not None and (layer.n_in != n or layer.dropout):
+                raise ValueError(
+                    f"{layer!r} in Columns must take its {n} columns and drop no units."
+                )
+        self.n_in = sum(n for n, _ in self.parts)
+        self.n_out = sum(n if layer is None else layer.n_out for n, layer in self.parts)
+        self.uses_data = any(layer is not None and layer.uses_data for _, layer in self.parts)
+        self._routes = self._route()
+
+    def _route(self) -> tuple:
+        """Per part: its input columns, output columns and blocks (slices)."""
+        routes, column, value, block = [], 0, 0, 0
+        for n, layer in self.parts:
+            n_out, n_blocks = (n, 0) if layer is None else (layer.n_out, len(layer.blocks()))
+            spans = (slice(column, column + n), slice(value, value + n_out))
+            routes.append((*spans, slice(block, block + n_blocks)))
+            column, value, block = column + n, value + n_out, block + n_blocks
+        return tuple(routes)
+
+    def _describe(self) -> dict:
+        return {"parts": list(self.parts)}
+
+    def blocks(self) -> tuple[ParamBlock, ...]:
+        return tuple(b for _, layer in self.parts if layer is not None for b in layer.blocks())
+
+    def init(self, rng, params: tuple, inputs=None, method: str = "sklearn") -> None:
+        for (_, layer), (columns, _, blocks) in zip(self.parts, self._routes):
+            if layer is not None:
+                data = _columns(inputs, columns) if layer.uses_data and inputs is not None else None
+                layer.init(rng, params[blocks], data, method)
+
+    def buffers(self, batch_size: int, dtype, training: bool) -> dict:
+        """Per layer (None for a passthrough): its output, its output's
+        gradient, its input's gradient (``"d_in"``) and its own buffers."""
+        inner = []
+        for n, layer in self.parts:
+            if layer is None:
+                inner.append(None)
+                continue
+            made = {"out": np.empty((batch_size, layer.n_out), dtype=dtype), "delta": None}
+            if training:
+                made["delta"] = np.empty((batch_size, layer.n_out), dtype=dtype)
+                made["d_in"] = np.empty((batch_size, n), dtype=dtype)
+            inner.append({**made, **layer.buffers(batch_size, dtype, training)})
+        return {"parts": tuple(inner)}
+
+    def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
+        """``(out, delta, steps)``; a step is ``(layer, columns, outputs,
+        blocks, layer_plan, layer_out, layer_delta, layer_d_in)``, the layer's
+        entries None for a passthrough."""
+        steps = []
+        for (_, layer), route, inner in zip(self.parts, self._routes, buffers["parts"]):
+            if layer is None:
+                steps.append((None, *route, None, None, None, None))
+                continue
+            rows = (_rows(inner, name, m) for name in ("out", "delta", "d_in"))
+            steps.append((layer, *route, layer.plan(inner, m, work), *rows))
+        return buffers["out"][:m], _rows(buffers, "delta", m), tuple(steps)
+
+    def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
+        out, _, steps = plan
+        for layer, columns, outputs, blocks, inner, _, _, _ in steps:
+            x = _columns(a, columns)
+            if layer is not None:
+                x = layer.forward(params[blocks], inner, x, training)
+            np.copyto(out[:, outputs], _dense(x))
+        return out
+
+    def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
+        _, delta, steps = plan
+        for layer, columns, outputs, blocks, inner, _, layer_delta, layer_d_in in steps:
+            if layer is None:
+                if d_in is not None:
+                    np.copyto(d_in[:, columns], delta[:, outputs])
+                continue
+            np.copyto(layer_delta, delta[:, outputs])
+            to = None if d_in is None else layer_d_in
+            layer.backward(params[blocks], grads[blocks], inner, _columns(a, columns), to)
+            if d_in is not None:
+                np.copyto(d_in[:, columns], layer_d_in)
+
+    def output_bound(self, params: tuple, bound: float, limit: float) -> float:
+        bounds = [
+            bound if layer is None else layer.output_bound(params[blocks], bound, limit)
+            for (_, layer), (_, _, blocks) in zip(self.parts, self._routes)
+        ]
+        return max(bounds)
+
+
+def _columns(a, columns: slice):
+    """Columns ``columns`` of ``a``: a view of an array; of a sparse matrix,
+    a CSR matrix."""
+    return a[:, columns] if isinstance(a, np.ndarray) else a.tocsr()[:, columns]
+
+
 # --- ensembles -------------------------------------------------------------
 class EnsembleInput(Layer):
     """The input adapter of a TabM-mini ensemble: member ``j`` sees ``x * r_j``
@@ -1246,6 +1504,8 @@ LAYERS: dict[str, type[Layer]] = {
     "pbld_embedding": PBLDEmbedding,
     "periodic_embedding": PeriodicEmbedding,
     "piecewise_linear_embedding": PiecewiseLinearEmbedding,
+    "categorical_embedding": CategoricalEmbedding,
+    "columns": Columns,
     "ensemble_input": EnsembleInput,
     "shared": Shared,
     "ensemble_head": EnsembleHead,

@@ -16,6 +16,8 @@ from _helpers import gradient_and_central_difference
 from skmlp.initializers import INITIALIZERS
 from skmlp.layers import (
     LAYERS,
+    CategoricalEmbedding,
+    Columns,
     Dense,
     DenseNTP,
     EnsembleHead,
@@ -28,6 +30,8 @@ from skmlp.layers import (
     Shared,
 )
 from skmlp.network import Network
+from skmlp.optimizers import AdamW, make_chain
+from skmlp.trainer import Step, param_groups
 
 N_ROWS, N_IN, N_OUT = 9, 4, 5  # dense cases give N_OUT values
 
@@ -35,6 +39,24 @@ N_ROWS, N_IN, N_OUT = 9, 4, 5  # dense cases give N_OUT values
 def _k(n):
     """A number of ensemble members that divides the width ``n``."""
     return next(k for k in range(2, n + 1) if n % k == 0)
+
+
+def _levels(n):
+    """Levels for ``n`` categorical columns: 2 or 3 codes each (all at most
+    2, inside the boxes the bound tests draw from)."""
+    return tuple(2 + j % 2 for j in range(n))
+
+
+def _tabular_input(n):
+    """A tabular network's input layer on ``n >= 4`` columns: numeric
+    columns embedded, one passed through, two categorical codes."""
+    return Columns(
+        [
+            (n - 3, PBLDEmbedding(n - 3, n_frequencies=3, width=2, sigma=1.0)),
+            (1, None),
+            (2, CategoricalEmbedding((3, 2), width=3)),
+        ]
+    )
 
 
 CASES = {
@@ -72,6 +94,19 @@ CASES = {
         "quantiles": lambda n: PiecewiseLinearEmbedding(n, n_bins=4),
         "many_bins": lambda n: PiecewiseLinearEmbedding(n, n_bins=12),
     },
+    "categorical_embedding": {
+        "default": lambda n: CategoricalEmbedding(_levels(n)),
+        "narrow_undecayed": lambda n: CategoricalEmbedding(
+            _levels(n), width=2, lr_factor=0.5, decay=False
+        ),
+    },
+    "columns": {
+        "tabular_input": _tabular_input,
+        "data_init": lambda n: Columns(
+            [(2, Scale(2, data_init=True)), (n - 2, DenseNTP(n - 2, 3, "tanh"))]
+        ),
+        "passthrough": lambda n: Columns([(n, None)]),
+    },
     "ensemble_input": {
         "random_signs": lambda n: EnsembleInput(n, 3),
         "normal": lambda n: EnsembleInput(n, 2, init="normal"),
@@ -104,13 +139,56 @@ def test_every_layer_kind_has_cases():
         assert all(type(make(N_IN)) is cls for make in CASES[kind].values())
 
 
+def _code_columns(layer):
+    """``(column, levels)`` of each input column of ``layer`` that holds
+    categorical codes."""
+    if isinstance(layer, CategoricalEmbedding):
+        return list(enumerate(layer.levels))
+    if isinstance(layer, Columns):
+        return [
+            (columns.start + j, levels)
+            for (_, part), (columns, _, _) in zip(layer.parts, layer._routes)
+            for j, levels in _code_columns(part)
+        ]
+    return []
+
+
+def _input_codes(net):
+    """The code columns of ``net``'s input: those of its first layer that
+    takes codes (the layers before it pass codes through in place)."""
+    return next((codes for layer in net.layers if (codes := _code_columns(layer))), [])
+
+
+def _with_codes(X, codes, rng):
+    """``X`` with valid random codes in the code columns."""
+    for column, levels in codes:
+        X[:, column] = rng.randint(0, levels, X.shape[0])
+    return X
+
+
+def _before(layer):
+    """The layer before ``layer`` in the middle and last positions: a tanh
+    layer, which for a layer taking codes maps the other columns only (a
+    ``Columns`` passing the codes through in place)."""
+    codes = dict(_code_columns(layer))
+    if not codes:
+        return Dense(N_IN, layer.n_in, "tanh")
+    runs = []  # runs of code and of other columns
+    for column in range(layer.n_in):
+        if runs and (column in codes) == runs[-1][0]:
+            runs[-1][1] += 1
+        else:
+            runs.append([column in codes, 1])
+    return Columns([(n, None if is_code else Dense(n, n, "tanh")) for is_code, n in runs])
+
+
 def _stack(layer, position):
     """A network holding ``layer`` first, between two layers, or last."""
     if position == "first":
         return [layer, Dense(layer.n_out, N_OUT, None)]
     if position == "middle":
-        return [Dense(N_IN, layer.n_in, "tanh"), layer, Dense(layer.n_out, N_OUT, None)]
-    return [Dense(N_IN, layer.n_in, "tanh"), layer]
+        return [_before(layer), layer, Dense(layer.n_out, N_OUT, None)]
+    return [_before(layer), layer]
 
 
 def _problem(kind, name, position, seed=0):
@@ -121,8 +199,9 @@ def _problem(kind, name, position, seed=0):
         width = N_OUT
     layer = make(width)
     net = Network.from_layers(_stack(layer, position), "squared_error")
-    X = rng.normal(size=(N_ROWS, N_IN))
+    X = rng.normal(size=(N_ROWS, net.layer_units[0]))
     Y = rng.normal(size=(N_ROWS, net.layer_units[-1]))
+    X = _with_codes(X, _input_codes(net), rng)
     params = net.init_params(np.random.RandomState(seed), "glorot_normal", np.float64, X)
     # move every parameter off its initial value (biases start at 0, scales at 1)
     params += 0.1 * rng.normal(size=params.size)
@@ -163,8 +242,10 @@ def test_layer_gradient_with_sparse_input_equals_dense(kind, name):
 def test_raw_output_bound_holds(kind, name):
     net, params, _, _ = _problem(kind, name, "middle")
     x_max = 2.5
-    X = np.random.RandomState(3).uniform(-x_max, x_max, size=(500, N_IN))
+    rng = np.random.RandomState(3)
+    X = rng.uniform(-x_max, x_max, size=(500, net.layer_units[0]))
     X[:4] = np.sign(X[:4]) * x_max  # corners of the box
+    X = _with_codes(X, _input_codes(net), rng)  # codes are at most 2
     bound = net.raw_output_bound(params, x_max)
     assert np.isfinite(bound)
     assert np.max(np.abs(net.predict(params, X))) <= bound  # identity link: raw outputs
@@ -567,3 +648,140 @@ def test_layer_computes_in_float32_as_in_float64(kind, name):
         grads.append(ws.grad.astype(np.float64))
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-3, atol=1e-5)
+
+
+# --- categorical codes and column routing ------------------------------------
+def test_categorical_embedding_picks_each_columns_own_row_for_every_code():
+    levels = (3, 5)
+    layer = CategoricalEmbedding(levels, width=4)
+    X = np.array([[c % 3, c] for c in range(5)], dtype=float)  # every code, 0 included
+    net, params, (tables,) = _params_of(layer, X)
+    assert tables.shape == (8, 4) and layer.n_out == 8
+    out = net.predict(params, X).reshape(5, 2, 4)
+    for i, (a, b) in enumerate(X.astype(int)):
+        np.testing.assert_array_equal(out[i, 0], tables[a])
+        np.testing.assert_array_equal(out[i, 1], tables[3 + b])
+    # the unknown code 0 has its own row in each table, distinct from the others
+    assert len({tuple(row) for row in tables}) == 8
+
+
+def _table_gradient(net, params, X):
+    ws = _workspace(net, params, len(X))
+    net.loss_and_grad(ws, X, np.ones((len(X), net.layer_units[-1])), None, 0.0)
+    return net.layer_views(ws.grad)[0][0]
+
+
+def test_unknown_code_row_learns_only_from_rows_with_code_zero():
+    layer = CategoricalEmbedding((3,), width=2)
+    net, params, _ = _params_of(layer, None)
+    grad = _table_gradient(net, params, np.array([[0.0], [2.0], [1.0]]))
+    assert np.all(grad != 0.0)  # the unknown row learns like any other
+    grad = _table_gradient(net, params, np.array([[2.0], [1.0]]))
+    np.testing.assert_array_equal(grad[0], 0.0)
+    # a code repeated in a batch sums its rows' gradients: twice the same row
+    # has the mean loss, and the gradient, of the row alone
+    once = _table_gradient(net, params, np.array([[2.0]]))
+    twice = _table_gradient(net, params, np.array([[2.0], [2.0]]))
+    assert np.all(once[2] != 0.0)
+    np.testing.assert_allclose(twice, once, rtol=1e-14)
+
+
+@pytest.mark.parametrize("code", [1.5, -1.0, 3.0, np.nan, 1e30])
+def test_categorical_embedding_rejects_codes_outside_its_levels(code):
+    layer = CategoricalEmbedding((2, 3), width=2)
+    net, params, _ = _params_of(layer, None)
+    X = np.array([[1.0, 2.0], [0.0, code]])
+    with pytest.raises(ValueError, match=r"column 1 holds .*integers in \[0, 3\)"):
+        net.predict(params, X)
+    with pytest.raises(ValueError, match="at least 1 level"):
+        CategoricalEmbedding((2, 0))
+
+
+def test_categorical_embedding_initialization_and_blocks_follow_pytorch():
+    layer = CategoricalEmbedding((3000, 1000), width=8)
+    _, _, (tables,) = _params_of(layer, None)
+    # N(0, 1): both within 5 standard errors over 32,000 draws
+    assert abs(np.std(tables) - 1.0) < 0.02 and abs(np.mean(tables)) < 0.03
+    (block,) = layer.blocks()
+    assert (block.shape, block.group, block.decay, block.lr_factor) == (
+        (4000, 8),
+        "embeddings",
+        True,
+        1.0,
+    )
+    (undecayed,) = CategoricalEmbedding((3,), lr_factor=0.5, decay=False).blocks()
+    assert (undecayed.decay, undecayed.lr_factor) == (False, 0.5)
+
+
+def test_columns_route_each_range_and_copy_passthrough_exactly():
+    rng = np.random.RandomState(0)
+    X = _with_codes(rng.normal(size=(20, 6)), [(4, 3), (5, 2)], rng)
+    X[:, 2:4] = rng.standard_cauchy(size=(20, 2))  # passthrough, any values
+    layer = Columns([(2, PBLDEmbedding(2)), (2, None), (2, CategoricalEmbedding((3, 2), width=3))])
+    assert (layer.n_in, layer.n_out) == (6, 8 + 2 + 6)
+    net, params, views = _params_of(layer, X)
+    out = net.predict(params, X)
+    np.testing.assert_array_equal(out[:, 8:10], X[:, 2:4])
+    # each part is its layer on its own columns, with the same parameters
+    for part, cols, outs, blocks in ((layer.parts[0][1], 0, 0, 4), (layer.parts[2][1], 4, 10, 1)):
+        alone = Network.from_layers([part], "squared_error")
+        flat = np.empty(alone.n_params)
+        for dst, src in zip(alone.layer_views(flat)[0], views[:4] if blocks == 4 else views[4:]):
+            dst[...] = src
+        expected = alone.predict(flat, X[:, cols : cols + part.n_in])
+        np.testing.assert_array_equal(out[:, outs : outs + part.n_out], expected)
+    assert layer.blocks() == PBLDEmbedding(2).blocks() + CategoricalEmbedding((3, 2), 3).blocks()
+
+
+def test_columns_initialize_each_layer_from_its_own_columns():
+    X = np.random.RandomState(0).normal([0.0, 0.0, 5.0, 5.0], [1.0, 2.0, 3.0, 4.0], size=(80, 4))
+    layer = Columns([(1, None), (2, Scale(2, data_init=True)), (1, PiecewiseLinearEmbedding(1))])
+    _, _, (scale, slopes, _) = _params_of(layer, X)
+    np.testing.assert_allclose(scale, 1.0 / np.std(X[:, 1:3], axis=0), rtol=1e-12)
+    edges = np.quantile(X[:, 3], np.linspace(0.0, 1.0, 17))
+    np.testing.assert_allclose(slopes[0, :-1], 1.0 / np.diff(edges)[:-1], rtol=1e-10)
+
+
+def test_columns_reject_mismatched_widths_and_dropout():
+    with pytest.raises(ValueError, match="must take its 3 columns"):
+        Columns([(3, Scale(2))])
+    with pytest.raises(ValueError, match="drop no units"):
+        Columns([(2, Dense(2, 4, "relu", dropout=0.5))])
+    with pytest.raises(ValueError, match="at least one part"):
+        Columns([])
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_tabular_network_trains(loss):
+    # the target depends on a numeric column and on a categorical code
+    rng = np.random.RandomState(0)
+    n_rows, levels = 256, (6, 4)
+    X = np.column_stack(
+        [rng.normal(size=(n_rows, 3)), rng.choice([-1.0, 1.0], n_rows), rng.randint(0, 6, n_rows)]
+    )
+    X = np.column_stack([X, rng.randint(0, 4, n_rows)])
+    signal = np.sin(2.0 * X[:, 0]) + np.array([-1.0, 0.0, 2.0, -2.0, 1.0, 0.5])[X[:, 4].astype(int)]
+    if loss == "log_loss":  # three classes, softmax over three outputs
+        Y = np.eye(3)[np.digitize(signal, np.quantile(signal, [1 / 3, 2 / 3]))]
+    else:
+        Y = signal[:, None]
+    embed = Columns([(3, PBLDEmbedding(3)), (1, None), (2, CategoricalEmbedding(levels))])
+    width = embed.n_out
+    layers = [
+        embed,
+        Scale(width, lr_factor=6.0),
+        DenseNTP(width, 32),
+        ParametricActivation(32, "selu"),
+        DenseNTP(32, 32),
+        ParametricActivation(32, "mish"),
+        Dense(32, Y.shape[1], None),
+    ]
+    net = Network.from_layers(layers, loss)
+    params = net.init_params(rng, "glorot_uniform", np.float64, X)
+    chain = make_chain(AdamW(beta_2=0.95), param_groups(net), weight_decay=0.02)
+    step, state = Step(net, net.workspace(n_rows, params), chain), chain.init(params)
+    losses = []
+    for _ in range(40):
+        losses.append(step.loss_and_grad(X, Y, None))
+        step.update(state, 0.01)
+    assert losses[-1] < 0.5 * losses[0]
