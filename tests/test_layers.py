@@ -686,6 +686,19 @@ def test_unknown_code_row_learns_only_from_rows_with_code_zero():
     np.testing.assert_allclose(twice, once, rtol=1e-14)
 
 
+def test_no_gradient_flows_to_the_codes():
+    # a scale of 1 before the embedding keeps the codes, and learns nothing from them
+    net = Network.from_layers([Scale(2), CategoricalEmbedding((3, 2), width=2)], "squared_error")
+    params = net.init_params(np.random.RandomState(0), "sklearn", np.float64)
+    X = np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 1.0]])
+    ws = _workspace(net, params, 3)
+    ws.deltas[0][...] = np.nan  # the input gradient must be written, not left
+    net.loss_and_grad(ws, X, np.zeros((3, 4)), None, 0.0)
+    (scale_grad,), (tables_grad,) = net.layer_views(ws.grad)
+    np.testing.assert_array_equal(scale_grad, 0.0)
+    assert np.count_nonzero(tables_grad) == 5 * 2  # the five rows the batch picked
+
+
 @pytest.mark.parametrize("code", [1.5, -1.0, 3.0, np.nan, 1e30])
 def test_categorical_embedding_rejects_codes_outside_its_levels(code):
     layer = CategoricalEmbedding((2, 3), width=2)
