@@ -188,18 +188,31 @@ def _is_missing(value, markers: tuple) -> bool:
     return isinstance(value, (float, np.floating)) and value != value
 
 
+def _missing_objects(values: np.ndarray) -> np.ndarray:
+    """Where an object array holds None, NaN (or pandas' NA and NaT)."""
+    try:  # vectorized: None == None, and NaN and NaT differ from themselves
+        with np.errstate(invalid="ignore"):
+            return np.equal(values, None) | np.not_equal(values, values)
+    except (TypeError, ValueError):  # pandas' NA has no truth value
+        markers = _missing_markers()
+        return np.fromiter((_is_missing(v, markers) for v in values), bool, len(values))
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (Real, np.bool_)) and not isinstance(value, str)
 
 
-def _object_column(values: np.ndarray, textual: bool) -> tuple[np.ndarray, bool]:
+def _object_column(
+    values: np.ndarray, textual: bool, missing: np.ndarray | None = None
+) -> tuple[np.ndarray, bool]:
     """An object column with None for missing, or float64 when it holds only numbers.
 
     Returns the column and whether it stays an object column. A column of a
-    string or categorical dtype (``textual``) always stays one.
+    string or categorical dtype (``textual``) always stays one. ``missing``,
+    when the caller knows it, saves looking for the missing values.
     """
-    markers = _missing_markers()
-    missing = np.fromiter((_is_missing(v, markers) for v in values), bool, len(values))
+    if missing is None:
+        missing = _missing_objects(values)
     present = values[~missing]
     if not textual and all(_is_number(v) for v in present):
         out = np.full(len(values), np.nan)
@@ -240,7 +253,8 @@ def _read_pandas_column(series, label: str) -> tuple[np.ndarray, bool]:
     )
     if not textual and not is_object:
         raise TypeError(f"Column {label} has dtype {dtype}, which TabularEncoder cannot encode.")
-    return _object_column(series.to_numpy(dtype=object, na_value=None), textual)
+    values = series.to_numpy(dtype=object, na_value=None)
+    return _object_column(values, textual, series.isna().to_numpy())
 
 
 def _read_polars_column(series, label: str) -> tuple[np.ndarray, bool]:
@@ -250,7 +264,8 @@ def _read_polars_column(series, label: str) -> tuple[np.ndarray, bool]:
     if dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.Null:
         return series.cast(pl.Float64).to_numpy(), False
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return _object_column(np.asarray(series.cast(pl.String).to_list(), dtype=object), True)
+        values = np.asarray(series.cast(pl.String).to_list(), dtype=object)
+        return _object_column(values, True, series.is_null().to_numpy())
     if dtype == pl.Object:
         return _object_column(np.asarray(series.to_list(), dtype=object), False)
     raise TypeError(f"Column {label} has dtype {dtype}, which TabularEncoder cannot encode.")

@@ -185,6 +185,14 @@ def test_missing_category_is_its_own_level():
     np.testing.assert_array_equal(enc.transform([[np.nan]]), [[0.0, 0.0, 1.0]])
 
 
+def test_every_missing_marker_is_missing():
+    pd = pytest.importorskip("pandas")
+    X = np.array([["a"], [None], ["b"], [np.nan], [pd.NA], [pd.NaT], [np.float32("nan")]])
+    enc = TabularEncoder().fit(X.astype(object))
+    assert enc.categories_[0].tolist() == ["a", "b", None]
+    assert enc.transform(X.astype(object))[:, 2].tolist() == [0, 1, 0, 1, 1, 1, 1]
+
+
 def test_layout_slices_partition_the_output():
     enc = TabularEncoder().fit(_mixed_table())
     layout = enc.layout_
@@ -447,3 +455,54 @@ def test_no_polars_import_for_other_input():
         "assert 'polars' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+_LEVELS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", None]
+
+
+@st.composite
+def _tables(draw):
+    """A random table as (kinds, columns): floats with NaN, integers, and text with None."""
+    n_rows = draw(st.integers(1, 25))
+    kinds = draw(st.lists(st.sampled_from(["float", "int", "category", "string"]), min_size=1))
+    columns = []
+    for kind in kinds[:5]:
+        if kind == "float":
+            element = st.one_of(st.floats(-1e6, 1e6), st.just(np.nan))
+        elif kind == "int":
+            element = st.integers(-5, 5)
+        else:
+            element = st.sampled_from(_LEVELS[: draw(st.integers(1, len(_LEVELS)))])
+        columns.append(draw(st.lists(element, min_size=n_rows, max_size=n_rows)))
+    return kinds[:5], columns
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=_tables(), max_one_hot=st.integers(2, 6))
+def test_random_tables_pandas_agrees_with_numpy_and_outputs_are_bounded(table, max_one_hot):
+    pd = pytest.importorskip("pandas")
+    kinds, columns = table
+    frame = pd.DataFrame(
+        {
+            f"c{k}": pd.Series(values, dtype={"category": "category", "string": "string"}.get(kind))
+            for k, (kind, values) in enumerate(zip(kinds, columns))
+        }
+    )
+    X = np.empty((len(columns[0]), len(columns)), dtype=object)
+    for k, values in enumerate(columns):
+        X[:, k] = values
+    textual = [kind in ("category", "string") for kind in kinds]
+    from_frame = TabularEncoder(max_one_hot=max_one_hot).fit(frame)
+    from_array = TabularEncoder(categorical_features=textual, max_one_hot=max_one_hot).fit(X)
+    out = from_frame.transform(frame)
+    np.testing.assert_array_equal(out, from_array.transform(X))
+    assert [c.tolist() for c in from_frame.categories_] == [
+        c.tolist() for c in from_array.categories_
+    ]
+    layout = from_frame.layout_
+    assert np.isfinite(out).all()
+    assert np.all(np.abs(out[:, layout.numeric]) <= 3.0)
+    assert np.isin(out[:, layout.indicators], [0.0, 1.0]).all()
+    assert np.isin(out[:, layout.onehot], [-1.0, 0.0, 1.0]).all()
+    codes = out[:, layout.embedding]
+    assert np.all((codes >= 1) & (codes < np.array(layout.embedding_levels)))  # none unknown
