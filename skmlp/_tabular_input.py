@@ -247,10 +247,12 @@ def _read_pandas_column(series, label: str) -> tuple[np.ndarray, bool]:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return series.to_numpy(dtype=np.float64, na_value=np.nan), False
+    if isinstance(dtype, pd.CategoricalDtype):  # the categories keep their own type
+        codes = series.cat.codes.to_numpy()  # -1 for missing: the None appended
+        categories = np.append(series.cat.categories.to_numpy(dtype=object), None)
+        return _object_column(categories[codes], True, codes < 0)
     is_object = pd.api.types.is_object_dtype(dtype)
-    textual = isinstance(dtype, pd.CategoricalDtype) or (
-        not is_object and pd.api.types.is_string_dtype(dtype)
-    )
+    textual = not is_object and pd.api.types.is_string_dtype(dtype)
     if not textual and not is_object:
         raise TypeError(f"Column {label} has dtype {dtype}, which TabularEncoder cannot encode.")
     values = series.to_numpy(dtype=object, na_value=None)
@@ -498,7 +500,9 @@ default='from_dtype'
         The most levels (a missing level included) a categorical column may
         have: a column with more is an error, as it is more likely an
         identifier or a numeric column than a category, and its embedding
-        table would grow with it.
+        table would grow with it. (scikit-learn's
+        :class:`~sklearn.preprocessing.OneHotEncoder` uses the same name for a
+        different thing: it groups the rarest categories into one.)
 
     dtype : {'float64', 'float32'}, default='float64'
         The dtype of the encoded matrix (codes are exact integers in both

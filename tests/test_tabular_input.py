@@ -407,14 +407,23 @@ def test_pandas_matches_the_numpy_object_table():
         {
             "count": pd.array([1, None, 3, 4], dtype="Int64"),
             "flag": [True, False, True, True],
-            "grade": pd.Categorical([3, 1, 3, 2]),
+            "grade": pd.Categorical([3, 1, None, 2]),  # integers, whatever the NaN
+            "nothing": pd.Categorical([None] * 4),
         }
     )
-    as_array = np.array([[1.0, 1.0, 3], [np.nan, 0.0, 1], [3.0, 1.0, 3], [4.0, 1.0, 2]])
+    as_array = np.array(
+        [
+            [1.0, 1.0, 3, np.nan],
+            [np.nan, 0.0, 1, np.nan],
+            [3.0, 1.0, np.nan, np.nan],
+            [4.0, 1.0, 2, np.nan],
+        ]
+    )
     np.testing.assert_array_equal(
         TabularEncoder().fit_transform(extra),
-        TabularEncoder(categorical_features=[2]).fit_transform(as_array),
+        TabularEncoder(categorical_features=[2, 3]).fit_transform(as_array),
     )
+    assert TabularEncoder().fit(extra).categories_[0].tolist() == [1, 2, 3, None]
 
 
 def test_pandas_output_through_set_output():
