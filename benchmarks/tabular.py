@@ -429,6 +429,8 @@ def fit_fold(make: Callable, X, y, task: str, train, test) -> dict:
 def _job(dataset, contender, fold, make, X, y, task, train, test) -> dict:
     record = {"dataset": dataset, "task": task, "contender": contender, "fold": fold}
     record.update(fit_fold(make, X, y, task, train, test))
+    outcome = "failed" if record["error"] else f"{record['fit_seconds']:.1f} s"
+    print(f"{dataset} / {contender} / fold {fold}: {outcome}", file=sys.stderr, flush=True)
     return record
 
 
