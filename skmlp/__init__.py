@@ -3,6 +3,7 @@
 from .compiled import show_versions
 from .estimators import DivergenceWarning, MLPClassifier, MLPRegressor
 from .lr_finder import LRRangeTestResult
+from .tabular import TabularMLPClassifier, TabularMLPRegressor
 from .tuning import learning_rate_schedule, lr_range_test
 
 __all__ = [
@@ -10,6 +11,8 @@ __all__ = [
     "LRRangeTestResult",
     "MLPClassifier",
     "MLPRegressor",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
     "learning_rate_schedule",
     "lr_range_test",
     "show_versions",

@@ -6,9 +6,21 @@ The fitted attributes both estimators share are written once
 parameters, See Also, Notes and a doctested example.
 """
 
-from ._params import CLASSIFIER, REGRESSOR, parameters_doc
+from ._params import (
+    CLASSIFIER,
+    REGRESSOR,
+    TABULAR_CLASSIFIER,
+    TABULAR_REGRESSOR,
+    parameters_doc,
+)
 
-__all__ = ["ATTRIBUTES_DOC", "CLASSIFIER_DOC", "REGRESSOR_DOC"]
+__all__ = [
+    "ATTRIBUTES_DOC",
+    "CLASSIFIER_DOC",
+    "REGRESSOR_DOC",
+    "TABULAR_CLASSIFIER_DOC",
+    "TABULAR_REGRESSOR_DOC",
+]
 
 
 ATTRIBUTES_DOC = """\
@@ -164,6 +176,149 @@ REGRESSOR_DOC = f"""Multi-layer perceptron regressor, a drop-in for scikit-learn
     ...                    random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.95
     True
+    """
+
+
+_TABULAR_SUMMARY = """\
+    Holzmüller et al.'s RealMLP-TD recipe on skmlp's engine: the estimator
+    takes a raw table (numpy array, pandas or polars DataFrame) with
+    categorical columns and missing values, encodes it (robust scaling and
+    smooth clipping of numeric columns, missing-value indicators, +-1,
+    one-hot or learned embeddings for categoricals), and trains an MLP with
+    numeric embeddings, a learned input scale, neural-tangent parametrized
+    layers initialized from the data, parametric activations, AdamW, the
+    ``coslog`` schedule and annealed dropout and weight decay. It keeps the
+    epoch that scores best on a 20% validation split (the last of ties).
+    Every hyperparameter of the MLP estimators but ``weight_init`` is here,
+    with the recipe's defaults."""
+
+_TABULAR_ATTRIBUTES = """\
+    encoder_ : TabularEncoder
+        The fitted encoding of the input table (``encoder_.layout_``
+        describes the encoded columns).
+
+    coefs_ : list of ndarray
+        The network's weight-decayed parameter blocks (weights, embeddings,
+        activation parameters), in the order of its flat parameter vector.
+
+    intercepts_ : list of ndarray
+        Its other parameter blocks (biases, the input scale, ensemble
+        adapters).
+
+    best_epoch_ : int or None
+        The epoch whose weights were kept (with ``early_stopping``).
+
+    loss_curve_ : list of float
+        The training loss of each epoch.
+
+    validation_scores_ : list of float or None
+        The validation score of each epoch.
+
+    history_ : dict of list
+        Per-epoch records: losses, scores, learning rates, times.
+
+    n_iter_ : int
+        The number of epochs trained.
+
+    n_features_in_ : int
+        Number of columns seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the columns seen during fit, when they are all strings."""
+
+_TABULAR_NOTES = """\
+    There is no ``partial_fit``: the encoding, the data-dependent
+    initialization and the schedules are learned over one whole fit.
+    Compiled kernels and the ONNX export cover the plain MLP only; this
+    network trains with the numpy engine. The documentation's tabular page
+    has the benchmark against HistGradientBoosting and the ablation."""
+
+_TABULAR_REFERENCES = """\
+    Holzmüller, D., Grinsztajn, L. and Steinwart, I. "Better by Default:
+    Strong Pre-Tuned MLPs and Boosted Trees on Tabular Data." NeurIPS 2024.
+
+    Gorishniy, Y., Kotelnikov, A. and Babenko, A. "TabM: Advancing Tabular
+    Deep Learning with Parameter-Efficient Ensembling." ICLR 2025."""
+
+TABULAR_CLASSIFIER_DOC = f"""MLP classifier for raw tabular data, strong by default.
+
+{_TABULAR_SUMMARY} Label smoothing (0.1) trains it; a temperature fitted
+    on the validation split then calibrates ``predict_proba``.
+
+    Parameters
+    ----------
+{parameters_doc(TABULAR_CLASSIFIER)}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    temperature_ : float
+        The temperature dividing the logits in ``predict_proba``, fitted on
+        the validation split (1 without one).
+
+{_TABULAR_ATTRIBUTES}
+
+    See Also
+    --------
+    TabularMLPRegressor : The regressor.
+    MLPClassifier : scikit-learn's MLP, unchanged.
+    sklearn.ensemble.HistGradientBoostingClassifier : The baseline to beat.
+
+    Notes
+    -----
+{_TABULAR_NOTES}
+
+    References
+    ----------
+{_TABULAR_REFERENCES}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skmlp import TabularMLPClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = TabularMLPClassifier(max_iter=8, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+TABULAR_REGRESSOR_DOC = f"""MLP regressor for raw tabular data, strong by default.
+
+{_TABULAR_SUMMARY} The targets are standardized for training, and
+    predictions clipped to the training targets' range.
+
+    Parameters
+    ----------
+{parameters_doc(TABULAR_REGRESSOR)}
+
+    Attributes
+    ----------
+{_TABULAR_ATTRIBUTES}
+
+    See Also
+    --------
+    TabularMLPClassifier : The classifier.
+    MLPRegressor : scikit-learn's MLP, unchanged.
+    sklearn.ensemble.HistGradientBoostingRegressor : The baseline to beat.
+
+    Notes
+    -----
+{_TABULAR_NOTES}
+
+    References
+    ----------
+{_TABULAR_REFERENCES}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skmlp import TabularMLPRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = TabularMLPRegressor(max_iter=8, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
     """
 
 

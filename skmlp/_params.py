@@ -12,7 +12,7 @@ signature.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,6 +27,8 @@ __all__ = [
     "CLASSIFIER",
     "REGRESSOR",
     "SHARED",
+    "TABULAR_CLASSIFIER",
+    "TABULAR_REGRESSOR",
     "Hyperparameter",
     "constraints",
     "dropout_rates",
@@ -663,3 +665,139 @@ def dropout_rates(dropout, n_hidden: int, owner: str) -> tuple:
                 f"{dropout!r}."
             )
     return tuple(float(r) for r in rates)
+
+
+# --- the tabular estimators ---------------------------------------------
+# TabularMLPClassifier/Regressor take every shared hyperparameter but
+# ``weight_init`` (their layers initialize from the data), with RealMLP-TD's
+# defaults, and their own below.
+_NUMERIC_EMBEDDINGS = ("pbld", "periodic", "piecewise_linear")
+_NUMERIC_EMBEDDING = _param(
+    "numeric_embedding",
+    "pbld",
+    [StrOptions(set(_NUMERIC_EMBEDDINGS)), None],
+    "{'pbld', 'periodic', 'piecewise_linear'} or None",
+    """
+How each numeric column enters the network: ``'pbld'`` is RealMLP's
+embedding (the value and 3 learned combinations of 16 cosines of it,
+:class:`skmlp.layers.PBLDEmbedding`), ``'periodic'`` the cosines and
+sines of learned frequencies, ``'piecewise_linear'`` a learned
+piecewise-linear encoding over quantile bins; ``None`` passes the scaled
+value alone.""",
+)
+_NUMERIC_SCALING = _param(
+    "numeric_scaling",
+    "robust_smooth_clip",
+    [StrOptions({"robust_smooth_clip", "standard"})],
+    "{'robust_smooth_clip', 'standard'}",
+    """
+How numeric columns are scaled before the network, learned in ``fit``:
+``'robust_smooth_clip'`` is RealMLP's median/IQR scaling followed by the
+smooth clip ``z / sqrt(1 + (z / 3)^2)``
+(:class:`skmlp.preprocessing.RobustScaleSmoothClip`); ``'standard'``
+subtracts the mean and divides by the standard deviation.""",
+)
+_CATEGORICAL_FEATURES = _param(
+    "categorical_features",
+    "from_dtype",
+    ["array-like", StrOptions({"from_dtype"}), None],
+    "array-like of int, str or bool, 'from_dtype' or None",
+    """
+Which columns are categorical, as HistGradientBoosting takes it:
+``'from_dtype'`` treats pandas/polars categorical, string and object
+columns as categorical; or the columns' indices, names, or a boolean
+mask; ``None``: none. Two-level columns become one +-1 feature, up to 9
+levels a one-hot encoding, more a learned embedding of 8 values.
+Unseen levels at prediction are encoded as unknown, never an error.""",
+)
+_PARAMETRIC_ACTIVATION = _param(
+    "parametric_activation",
+    True,
+    ["boolean"],
+    "bool",
+    """
+Whether each hidden unit's activation is RealMLP's parametric form
+``(1 - a) x + a f(x)``, with ``a`` learned per unit from 1 (at a tenth of
+the learning rate); ``False`` uses ``f`` itself.""",
+)
+_N_ENSEMBLE = _param(
+    "n_ensemble",
+    1,
+    [_COUNT],
+    "int",
+    """
+Members of a TabM-mini ensemble trained in one pass: they share the
+hidden layers, and each has its own learned input scaling (random signs
+at the start) and its own output layer. The training loss is the mean of
+the members' losses; predictions average the members (probabilities for
+a classifier). ``1`` trains one network.""",
+)
+
+
+# what the tabular estimators document differently
+_TABULAR_DOCS = {
+    "batch_size": """
+Samples per mini-batch; ``'auto'`` is ``min(256, n_samples)`` (RealMLP-TD's
+256). Ignored by ``'lbfgs'``.""",
+    "early_stopping": """
+Whether to hold out ``validation_fraction`` of the rows, score every
+epoch on them and keep the best epoch's weights (the last of ties); with
+``n_iter_no_change=inf`` every one of the ``max_iter`` epochs is trained.
+The held-out rows also fit the classifier's temperature.""",
+    "n_iter_no_change": """
+Patience of the stopping rule, in epochs; ``inf`` trains the whole
+schedule and keeps the best epoch (RealMLP's way).""",
+}
+
+
+def _tabular(parameters, **defaults) -> tuple:
+    """``parameters`` without ``weight_init``, with tabular ``defaults``."""
+    out = []
+    for p in parameters:
+        if p.name == "weight_init":
+            continue
+        if p.name in defaults:
+            value = defaults.pop(p.name)
+            p = replace(p, default=value, shown_default=None if value != np.inf else "inf")
+        if p.name in _TABULAR_DOCS:
+            p = replace(p, doc=_TABULAR_DOCS[p.name])
+        out.append(p)
+    assert not defaults, defaults
+    return tuple(out)
+
+
+_TABULAR_DEFAULTS = dict(
+    hidden_layer_sizes=(256, 256, 256),
+    solver="adamw",
+    alpha=0.0,
+    learning_rate="coslog",
+    max_iter=256,
+    early_stopping=True,
+    validation_fraction=0.2,
+    beta_2=0.95,
+    n_iter_no_change=np.inf,
+    dtype="float32",
+    weight_decay=0.02,
+    dropout=0.15,
+)
+_TABULAR_OWN = (
+    _NUMERIC_EMBEDDING,
+    _NUMERIC_SCALING,
+    _CATEGORICAL_FEATURES,
+    _PARAMETRIC_ACTIVATION,
+    _N_ENSEMBLE,
+)
+TABULAR_CLASSIFIER = (
+    *_tabular(
+        CLASSIFIER,
+        **_TABULAR_DEFAULTS,
+        activation="selu",
+        learning_rate_init=0.04,
+        label_smoothing=0.1,
+    ),
+    *_TABULAR_OWN,
+)
+TABULAR_REGRESSOR = (
+    *_tabular(REGRESSOR, **_TABULAR_DEFAULTS, activation="mish", learning_rate_init=0.2),
+    *_TABULAR_OWN,
+)

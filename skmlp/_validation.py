@@ -152,7 +152,7 @@ def split(est, p) -> tuple[TrainingData, Validation]:
 def given(est, p, call) -> Validation:
     """``X_val``, ``y_val`` and ``sample_weight_val``, validated like the
     training rows, as the validation hook."""
-    X_val = given_X = _held_out_rows(est, call.X_val)
+    X_val = given_X = est._held_out_rows(call.X_val)
     dtype, val_dtype = p.params.dtype, X_val.dtype
     Y_val = given_y = est._encode_held_out(call.y_val)
     with np.errstate(over="ignore"):  # an overflow is reported below, by name
@@ -191,7 +191,7 @@ def given(est, p, call) -> Validation:
     return validation
 
 
-def _held_out_rows(est, X_val):
+def held_out_rows(est, X_val):
     """``X_val`` checked like ``X``, by errors that name it."""
     _check_feature_names(est, X_val, reset=False)
     X_val = check_array(

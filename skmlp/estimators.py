@@ -143,6 +143,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
         self.__dict__["_doc_link"] = value
 
     _parameter_constraints: dict = _params.constraints(_params.SHARED)
+    # which of epochs tying for the best validation score early stopping keeps
+    _best_of_ties = "first"
+    # what a copy of the estimator needs to predict, besides the weights
+    _prediction_attributes = _PREDICTION_ATTRIBUTES
 
     # subclasses supply these
     def _validate_input(self, X, y, incremental, reset):  # pragma: no cover
@@ -304,13 +308,17 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
 
         def fitted(params: np.ndarray, n_iter: int) -> dict:
             coefs, intercepts = net.views(params)
-            kept = {k: v for k, v in vars(self).items() if k in _PREDICTION_ATTRIBUTES}
+            kept = {k: v for k, v in vars(self).items() if k in self._prediction_attributes}
             return {**kept, "coefs_": coefs, "intercepts_": intercepts, "n_iter_": n_iter}
 
         return fitted
 
     def _start_partial_fit(self, y, classes) -> None:
         """Learn what a first ``partial_fit`` call must be told (classes)."""
+
+    def _held_out_rows(self, X_val):
+        """``X_val`` checked like ``X``, by errors that name it."""
+        return _validation.held_out_rows(self, X_val)
 
     def _prepare(self, X, y, sample_weight, incremental, classes=None) -> _Problem:
         """Validate the data; build the network and its parameter vector."""
@@ -338,11 +346,10 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
 
         rng = check_random_state(self.random_state)
-        units = [X.shape[1], *hidden, Y.shape[1]]
         dropout = _params.dropout_rates(self.dropout, len(hidden), type(self).__name__)
         if self.solver == "lbfgs":
             dropout = 0.0  # documented: L-BFGS trains without dropout
-        net = Network(units, self.activation, self._make_loss(Y), dropout)
+        net = self._new_network(X.shape[1], hidden, Y, dropout)
         sample_weight = self._weigh_classes(Y, sample_weight, dtype)
         if sample_weight is not None:
             check_weight_sum(
@@ -350,24 +357,37 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
 
         if first_pass:
-            params = net.init_params(rng, self.weight_init, dtype)
-            net.start_output_bias(params, Y, sample_weight)
+            params = self._initial_params(net, rng, dtype, X)
+            net.start_output_bias(params, self._training_targets(Y, dtype), sample_weight)
             self._fitted_with = self._continuity_key()
             self.n_outputs_ = Y.shape[1]
-            self.n_layers_ = len(units)
+            self.n_layers_ = len(hidden) + 2
             self.out_activation_ = net.loss.out_activation
             self.t_ = 0
             self._train_state = None
         else:
-            old_hidden = [c.shape[1] for c in self.coefs_[:-1]]
-            if old_hidden != hidden:
-                raise ValueError(
-                    f"hidden_layer_sizes is {tuple(hidden)} but the fitted network has "
-                    f"hidden layers {tuple(old_hidden)}; warm_start and partial_fit "
-                    "continue the same network. Set warm_start=False to train anew."
-                )
+            self._check_same_network(hidden)
             params = net.pack(self.coefs_, self.intercepts_, dtype)
         return _Problem(net, params, TrainingData(X, Y, sample_weight, input_dtype), rng)
+
+    def _new_network(self, n_features: int, hidden: list, Y: np.ndarray, dropout) -> Network:
+        """The network this fit trains, for ``n_features`` input columns."""
+        units = [n_features, *hidden, Y.shape[1]]
+        return Network(units, self.activation, self._make_loss(Y), dropout)
+
+    def _initial_params(self, net: Network, rng, dtype, X) -> np.ndarray:
+        """A fresh parameter vector for ``net`` (``X``: the training rows)."""
+        return net.init_params(rng, self.weight_init, dtype)
+
+    def _check_same_network(self, hidden: list) -> None:
+        """Refuse a warm start or ``partial_fit`` that changes the network."""
+        old_hidden = [c.shape[1] for c in self.coefs_[:-1]]
+        if old_hidden != hidden:
+            raise ValueError(
+                f"hidden_layer_sizes is {tuple(hidden)} but the fitted network has "
+                f"hidden layers {tuple(old_hidden)}; warm_start and partial_fit "
+                "continue the same network. Set warm_start=False to train anew."
+            )
 
     def _continuity_key(self) -> dict:
         """The settings a warm start or ``partial_fit`` must not change."""
@@ -527,6 +547,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             plateau_factor=self.plateau_factor,
             # below 1e-12 a rate moves nothing: the rule stops there at the latest
             plateau_min_rate=max(self.learning_rate_min, schedules.VANISHING_RATE),
+            last_tie=self._best_of_ties == "last",
         )
         reporters = [VerboseLine(validation is not None)] if self.verbose else []
         return TrainingConfig(
@@ -661,15 +682,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         _params.store(self, _params.CLASSIFIER, locals())
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        X, y = self._checked_rows(X, y, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         _labels.check_sortable(y)
@@ -678,6 +691,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         else:
             _labels.check_known(y, self.classes_, same=self.warm_start and not incremental)
         return X, self._encode(y)
+
+    def _checked_rows(self, X, y, reset):
+        """``X`` and ``y`` as the network takes them, checked."""
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
 
     def _set_classes(self, y) -> None:
         """Learn the classes and the target type from ``y`` (or from the

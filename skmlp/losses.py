@@ -63,7 +63,7 @@ import numpy as np
 from ._codegen import CompiledForm, cython
 from ._math import sigmoid
 
-__all__ = ["LOSSES", "Loss", "make_loss", "weighted_quantile"]
+__all__ = ["LOSSES", "Loss", "ensemble_loss", "make_loss", "weighted_quantile"]
 
 _EPS = {np.dtype(t): float(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
 
@@ -418,3 +418,59 @@ def make_loss(name: str, *, huber_delta: float = 1.0, quantile: float = 0.5) -> 
     if name == "quantile":
         return _quantile(float(quantile))
     return LOSSES[name]
+
+
+def ensemble_loss(loss: Loss, n_members: int) -> Loss:
+    """``loss`` on the outputs of ``n_members`` ensemble members side by side.
+
+    The raw output has ``n_members * c`` columns, member ``j``'s ``c`` values
+    in columns ``j * c`` to ``(j + 1) * c`` (the layout of
+    :class:`skmlp.layers.EnsembleHead`); so do the targets it is given (each
+    row's targets repeated once per member). The link applies to each
+    member's outputs, and the value is the mean of the members' losses: the
+    loss of the ``(m * n_members, c)`` view, with every sample weight
+    repeated. Its gradient with respect to a member's raw outputs is that
+    member's gradient divided by ``n_members``.
+
+    Parameters
+    ----------
+    loss : Loss
+        The loss of one member.
+    n_members : int
+        The number of members.
+
+    Returns
+    -------
+    Loss
+        No compiled forms: networks of ensembles train in numpy.
+    """
+    k = int(n_members)
+
+    def rows(a):
+        return a.reshape(a.shape[0] * k, -1)
+
+    def link(z):
+        loss.link(rows(z))
+
+    def value(y, pred, diff, sample_weight=None):
+        weights = None if sample_weight is None else np.repeat(sample_weight, k)
+        return loss.value(rows(y), rows(pred), rows(diff), weights)
+
+    def gradient(delta, pred):
+        if loss.gradient is not None:
+            loss.gradient(rows(delta), rows(pred))
+        delta *= 1.0 / k
+
+    def baseline(Y, sample_weight):
+        return loss.baseline(rows(Y)[::k], sample_weight)
+
+    return Loss(
+        loss.name,
+        loss.out_activation,
+        link,
+        value,
+        loss.safe_raw_bound,
+        gradient,
+        loss.setting,
+        None if loss.baseline is None else baseline,
+    )

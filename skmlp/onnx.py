@@ -56,6 +56,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .activations import ACTIVATIONS
 from .estimators import MLPClassifier, MLPRegressor
+from .tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["register"]
 
@@ -180,9 +181,22 @@ def _hidden_activation(g: _Graph, name: str, z: str) -> str:
     return build(g, z, name)
 
 
+def _check_plain_mlp(model) -> None:
+    """NotImplementedError naming the first layer the graph cannot express."""
+    net = model._network()
+    if not net.is_mlp:
+        layer = next((lay for lay in net.layers if type(lay).__name__ != "Dense"), net.layers[0])
+        raise NotImplementedError(
+            f"ONNX export of {type(model).__name__} is not supported: its network has a "
+            f"{type(layer).__name__} layer ({layer!r}), and the export writes dense "
+            "layers only. Persist it with pickle or skops instead."
+        )
+
+
 def _network(g: _Graph, operator) -> str:
     """The forward pass; returns the name of the output after the link."""
     model = operator.raw_operator
+    _check_plain_mlp(model)
     a = operator.inputs[0].full_name
     if not isinstance(operator.inputs[0].type, _float_type(operator)):
         a = g.node("Cast", [a], "cast_input", to=_PROTO[g.dtype])
@@ -224,6 +238,13 @@ def _convert_regressor(scope, operator, container) -> None:
     g.node("Identity", [_network(g, operator)], out=operator.outputs[0].full_name)
 
 
+_CLASSIFIER_OPTIONS = {
+    "zipmap": [True, False, "columns"],
+    "output_class_labels": [False, True],
+    "nocl": [True, False],
+}
+
+
 def register() -> None:
     """Register the skmlp converters with skl2onnx (done on import; idempotent)."""
     update_registered_converter(
@@ -231,14 +252,23 @@ def register() -> None:
         "SkmlpMLPClassifier",
         _classifier_shapes,
         _convert_classifier,
-        options={
-            "zipmap": [True, False, "columns"],
-            "output_class_labels": [False, True],
-            "nocl": [True, False],
-        },
+        options=_CLASSIFIER_OPTIONS,
     )
     update_registered_converter(
         MLPRegressor, "SkmlpMLPRegressor", _regressor_shapes, _convert_regressor
+    )
+    # the tabular estimators' networks are not dense MLPs: their conversion
+    # raises NotImplementedError naming the layer (rather than skl2onnx's
+    # "unknown model")
+    update_registered_converter(
+        TabularMLPClassifier,
+        "SkmlpTabularMLPClassifier",
+        _classifier_shapes,
+        _convert_classifier,
+        options=_CLASSIFIER_OPTIONS,
+    )
+    update_registered_converter(
+        TabularMLPRegressor, "SkmlpTabularMLPRegressor", _regressor_shapes, _convert_regressor
     )
 
 

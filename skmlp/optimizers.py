@@ -584,13 +584,16 @@ class DecoupledWeightDecay:
 
     def __init__(self, runs: Sequence[tuple[slice, float]]):
         self.runs = tuple(runs)
+        # a schedule's factor on the decay, set between epochs (the tabular
+        # estimators anneal it); 1 leaves the arithmetic as without it
+        self.scale = 1.0
 
     def init(self, params: np.ndarray) -> State:
         return State()
 
     def update(self, grads, state: State, params, rate: float) -> State:
         for where, factor in self.runs:
-            params[where] *= 1.0 - rate * factor
+            params[where] *= 1.0 - rate * factor * self.scale
         return state
 
 

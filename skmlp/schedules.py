@@ -34,6 +34,7 @@ __all__ = [
     "VANISHING_RATE",
     "SettingError",
     "fit_schedule",
+    "flat_cos",
     "make_schedule",
     "peak_epoch",
     "schedule_name",
@@ -226,6 +227,15 @@ def coslog(*, learning_rate_init, max_iter, steps_per_epoch, **_) -> Schedule:
         )
 
     return schedule
+
+
+def flat_cos(t: float) -> float:
+    """RealMLP's ``flat_cos`` factor at the fraction ``t`` of training done:
+    1 for the first half, then a half cosine down to 0 at the end,
+    ``0.5 * (1 + cos(pi * (max(1, 2 t) - 1)))`` (``t`` clipped to [0, 1]).
+    RealMLP-TD anneals its dropout rate and weight decay by it."""
+    t = min(max(float(t), 0.0), 1.0)
+    return 0.5 * (1.0 + math.cos(math.pi * (max(1.0, 2.0 * t) - 1.0)))
 
 
 SCHEDULES: dict[str, Callable[..., Schedule]] = {

@@ -159,19 +159,22 @@ class TrainingLossRule(_Rule):
 class ValidationScoreRule(_Rule):
     """Stop when the validation score has not improved by ``tol`` for more
     than ``patience`` consecutive epochs; remember the best epoch's
-    parameters (a NaN score never improves)."""
+    parameters (a NaN score never improves). Of epochs that tie for the
+    best score the first is kept (scikit-learn's choice), or the last with
+    ``last_tie`` (RealMLP's: later epochs have trained at smaller rates)."""
 
     tol: float
     patience: float
     start_from: int = 0
     restart: bool = False
+    last_tie: bool = False
     memory_type: ClassVar[type] = ScoreMemory
 
     def update(self, memory: ScoreMemory, record, params: np.ndarray, rate: float) -> Verdict:
         """Judge the epoch of ``record``, updating ``memory``."""
         score = record.val_score
         best = memory.best_score
-        if score > memory.best_score:
+        if score > best or (self.last_tie and score == best):
             memory.best_score = score
             memory.best_epoch = record.epoch
             memory.best_params = params.copy()  # a new array: snapshots stay valid
@@ -245,6 +248,7 @@ def make_stopping_rule(
     solver: str = "adam",
     plateau_factor: float = 5.0,
     plateau_min_rate: float = 1e-6,
+    last_tie: bool = False,
 ) -> TrainingLossRule | ValidationScoreRule | ReduceOnPlateau:
     """The stopping rule of one fit, from the estimator's settings.
 
@@ -266,10 +270,17 @@ def make_stopping_rule(
     plateau_factor, plateau_min_rate : float
         ``'plateau'``'s divisor, and the rate at which it stops reducing.
         ``'adaptive'`` always divides by 5 down to 1e-6, as scikit-learn.
+    last_tie : bool, default=False
+        Whether the validation rule keeps the last of epochs that tie for
+        the best score (the first otherwise).
     """
     peak = math.ceil(peak_epoch)
-    rule_type = ValidationScoreRule if validation else TrainingLossRule
-    rule = rule_type(tol, patience, epochs_done + peak, restart=peak > 0)
+    if validation:
+        rule = ValidationScoreRule(
+            tol, patience, epochs_done + peak, restart=peak > 0, last_tie=last_tie
+        )
+    else:
+        rule = TrainingLossRule(tol, patience, epochs_done + peak, restart=peak > 0)
     if learning_rate == "plateau":
         return ReduceOnPlateau(rule, plateau_factor, plateau_min_rate)
     if learning_rate == "adaptive" and solver == "sgd":

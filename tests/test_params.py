@@ -8,13 +8,19 @@ added in one place but not the other fails here.
 
 import ast
 import inspect
+import math
 
 import pytest
 from numpydoc.docscrape import ClassDoc
 
-from skmlp import MLPClassifier, MLPRegressor, _params
+from skmlp import MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor, _params
 
-DECLARED = [(MLPClassifier, _params.CLASSIFIER), (MLPRegressor, _params.REGRESSOR)]
+DECLARED = [
+    (MLPClassifier, _params.CLASSIFIER),
+    (MLPRegressor, _params.REGRESSOR),
+    (TabularMLPClassifier, _params.TABULAR_CLASSIFIER),
+    (TabularMLPRegressor, _params.TABULAR_REGRESSOR),
+]
 
 
 @pytest.mark.parametrize("est_cls, declared", DECLARED)
@@ -48,7 +54,7 @@ def test_docstring_documents_the_declared_parameters_and_defaults(est_cls, decla
     for entry, p in zip(documented, declared):
         kind, _, shown = entry.type.rpartition(", default=")
         assert kind == p.kind, p.name
-        assert ast.literal_eval(shown) == p.default, p.name
+        assert (math.inf if shown == "inf" else ast.literal_eval(shown)) == p.default, p.name
         assert entry.desc, f"{p.name} has no description"
 
 
