@@ -27,6 +27,8 @@ from scipy import optimize, special
 
 from .hooks import EpochEnd, EpochHook
 from .layers import (
+    CategoricalEmbedding,
+    Columns,
     DenseNTP,
     EnsembleHead,
     EnsembleInput,
@@ -39,11 +41,6 @@ from .layers import (
     Shared,
 )
 from .optimizers import DecoupledWeightDecay
-
-try:  # STUB
-    from .layers import CategoricalEmbedding, Columns
-except ImportError:  # STUB
-    CategoricalEmbedding = Columns = None  # STUB
 from .schedules import flat_cos
 
 __all__ = [

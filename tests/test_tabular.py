@@ -335,3 +335,16 @@ def test_onnx_export_names_the_unsupported_layer(binary):
     clf = _clf().fit(*binary)
     with pytest.raises(NotImplementedError, match=r"Scale|PBLD|Embedding|Columns"):
         skl2onnx.to_onnx(clf, binary[0][:1].astype(np.float32))
+
+
+@pytest.mark.parametrize("est_cls", [TabularMLPClassifier, TabularMLPRegressor])
+def test_skops_round_trip_trusts_only_skmlp_types(est_cls, binary, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, y = binary
+    est = est_cls(**{**FAST, "n_ensemble": 2}).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(est, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted and all(name.startswith("skmlp.") for name in untrusted), untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
