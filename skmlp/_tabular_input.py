@@ -123,7 +123,10 @@ class _Categorical:
                 (lookup.get(v, -1) for v in column.tolist()), dtype=np.intp, count=len(column)
             )
         except TypeError as exc:  # an unhashable value cannot be a category
-            raise TypeError(f"Column {label} holds an unhashable value: {exc}") from None
+            raise TypeError(
+                f"Column {label} holds an unhashable value ({exc}); the argument must be "
+                "a string or a number in every cell."
+            ) from None
         codes[missing] = len(self.levels) if self.has_missing else -1
         return codes
 
@@ -379,7 +382,8 @@ def _learn_levels(column: np.ndarray, label: str) -> tuple[tuple, bool]:
         distinct = set(present.tolist())
     except TypeError as exc:
         raise TypeError(
-            f"Column {label} is categorical but holds an unhashable value: {exc}"
+            f"Column {label} is categorical but holds an unhashable value ({exc}); the "
+            "argument must be a string or a number in every cell."
         ) from None
     return _sorted_levels(distinct), bool(missing.any())
 

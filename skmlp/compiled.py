@@ -213,8 +213,9 @@ def attach(step, X, batch_size: int) -> None:
     """Put ``step``'s loss and gradient on the compiled batch kernel where
     the kernels train on ``X`` and the kernel pays off for ``batch_size``
     rows (:func:`pays_off`); leave it on the numpy engine otherwise. The
-    update chain picks its compiled links itself (``make_chain(kernels=)``)."""
-    if kernels_for(X) is not None and pays_off(step.net, batch_size):
+    update chain picks its compiled links itself (``make_chain(kernels=)``).
+    The batch kernel computes the dense MLP only (``Network.is_mlp``)."""
+    if step.net.is_mlp and kernels_for(X) is not None and pays_off(step.net, batch_size):
         step.compiled = CompiledStep(step.net, step.ws, batch_size)
 
 
