@@ -223,7 +223,7 @@ _TABULAR_ATTRIBUTES = """\
     n_features_in_ : int
         Number of columns seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns seen during fit, when they are all strings."""
 
 _TABULAR_NOTES = """\

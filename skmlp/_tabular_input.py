@@ -18,6 +18,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names,
@@ -495,6 +496,12 @@ default='from_dtype'
         A float column can be declared categorical only when every value is
         an integer.
 
+    numeric_scaling : {'robust_smooth_clip', 'standard'}, default='robust_smooth_clip'
+        How numeric columns are scaled: as described above, or by
+        scikit-learn's :class:`~sklearn.preprocessing.StandardScaler` (mean
+        0, standard deviation 1; missing values ignored in ``fit``, then 0),
+        the baseline of RealMLP's ablation.
+
     max_one_hot : int, default=9
         The most levels (a missing level included) a column is one-hot
         encoded with; columns with more become embedding codes. 9 is
@@ -533,7 +540,7 @@ default='from_dtype'
         The input positions of the numeric columns that have a missingness
         indicator, in output order.
 
-    numeric_scaler_ : RobustScaleSmoothClip or None
+    numeric_scaler_ : RobustScaleSmoothClip, StandardScaler or None
         The scaler of the numeric columns (None when there are none).
 
     n_features_in_ : int
@@ -563,6 +570,7 @@ default='from_dtype'
 
     _parameter_constraints: dict = {
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "numeric_scaling": [StrOptions({"robust_smooth_clip", "standard"})],
         "max_one_hot": [Interval(Integral, 2, None, closed="left")],
         "max_categories": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float64", "float32"})],
@@ -571,11 +579,13 @@ default='from_dtype'
     def __init__(
         self,
         categorical_features="from_dtype",
+        numeric_scaling: str = "robust_smooth_clip",
         max_one_hot: int = 9,
         max_categories: int = 1000,
         dtype: str = "float64",
     ):
         self.categorical_features = categorical_features
+        self.numeric_scaling = numeric_scaling
         self.max_one_hot = max_one_hot
         self.max_categories = max_categories
         self.dtype = dtype
@@ -609,7 +619,8 @@ default='from_dtype'
         self.is_categorical_ = mask
         self.numeric_features_ = numeric
         self.indicator_features_ = numeric[had_nan]
-        self.numeric_scaler_ = RobustScaleSmoothClip().fit(X_num) if len(numeric) else None
+        scaler = RobustScaleSmoothClip if self.numeric_scaling != "standard" else StandardScaler
+        self.numeric_scaler_ = scaler().fit(X_num) if len(numeric) else None
         learned = [(j, *_learn_levels(table.columns[j], labels[j])) for j in np.flatnonzero(mask)]
         for j, levels, has_missing in learned:
             self._check_n_categories(len(levels) + has_missing, labels[j])

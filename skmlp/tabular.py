@@ -64,9 +64,10 @@ class _TabularMLP:
     def _encoded(self, X, reset: bool) -> np.ndarray:
         """``X`` encoded for the network; learned first where ``reset``."""
         if reset:
-            encoder = TabularEncoder(categorical_features=self.categorical_features)
-            if "numeric_scaling" in encoder.get_params():
-                encoder.set_params(numeric_scaling=self.numeric_scaling)
+            encoder = TabularEncoder(
+                categorical_features=self.categorical_features,
+                numeric_scaling=self.numeric_scaling,
+            )
             encoded = encoder.fit_transform(X)
             self.encoder_ = encoder
             self.n_features_in_ = encoder.n_features_in_

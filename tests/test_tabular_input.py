@@ -515,3 +515,15 @@ def test_random_tables_pandas_agrees_with_numpy_and_outputs_are_bounded(table, m
     assert np.isin(out[:, layout.onehot], [-1.0, 0.0, 1.0]).all()
     codes = out[:, layout.embedding]
     assert np.all((codes >= 1) & (codes < np.array(layout.embedding_levels)))  # none unknown
+
+
+def test_standard_numeric_scaling_centers_and_scales_ignoring_missing():
+    rng = np.random.default_rng(0)
+    X = rng.normal(3.0, 2.0, size=(200, 2))
+    X[::9, 1] = np.nan
+    out = TabularEncoder(numeric_scaling="standard").fit_transform(X)
+    observed = ~np.isnan(X[:, 1])
+    np.testing.assert_allclose(out[:, 0].mean(), 0.0, atol=1e-12)
+    np.testing.assert_allclose(out[:, 0].std(), 1.0)
+    np.testing.assert_allclose(out[observed, 1].std(), 1.0)
+    assert (out[~observed, 1] == 0.0).all() and (out[:, 2] == ~observed).all()
