@@ -5,7 +5,9 @@ dataset of the registry, 5-fold cross-validation, every contender at its
 defaults. It prints Markdown tables (paste them into docs/tabular.md) and,
 with ``--out results.json``, writes every fold's result as JSON.
 ``--ablation`` adds the ablation table: ``tabular`` with one ingredient
-switched off at a time (see ``ABLATIONS``). Quick runs::
+switched off at a time (see ``ABLATIONS``); ``--report results.json``
+prints the tables of a finished run again without fitting anything. Quick
+runs::
 
     python benchmarks/tabular.py --only datasets
     python benchmarks/tabular.py --datasets breast_cancer diabetes --folds 2 \\
@@ -62,6 +64,9 @@ import skmlp
 
 SEED = 0
 CLASSIFICATION = ("binary", "multiclass")
+# scores that agree to this many decimals tie in ranks, bold and wins:
+# skmlp's MLP reproduces scikit-learn's up to rounding
+TIE_DECIMALS = 6
 
 
 class Unavailable(Exception):
@@ -298,6 +303,8 @@ def one_hot_pipeline(estimator):
 
 
 def sklearn_mlp_factory(task: str):
+    """scikit-learn's MLP behind ``one_hot_pipeline``; a regression target stays unscaled,
+    as a user at defaults would leave it."""
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     cls = MLPRegressor if task == "regression" else MLPClassifier
@@ -305,6 +312,7 @@ def sklearn_mlp_factory(task: str):
 
 
 def skmlp_mlp_factory(task: str):
+    """skmlp's MLP (scikit-learn's drop-in) behind ``one_hot_pipeline``."""
     cls = skmlp.MLPRegressor if task == "regression" else skmlp.MLPClassifier
     return one_hot_pipeline(cls(random_state=SEED))
 
@@ -494,9 +502,8 @@ def summarize(records: list[dict]) -> pd.DataFrame:
     fit time, ConvergenceWarnings and failed folds. A contender with a failed
     fold gets no score on that dataset (NaN), not a score over fewer folds."""
     df = pd.DataFrame(records)
-    for metric in METRICS:
-        if metric not in df:
-            df[metric] = np.nan
+    for column in (*METRICS, "fit_seconds"):  # None where read back from JSON
+        df[column] = pd.to_numeric(df[column]) if column in df else np.nan
     df["failed"] = df["error"].notna()
     groups = df.groupby(["dataset", "contender"], sort=False)
     out = groups.agg(
@@ -535,6 +542,10 @@ def _pivot(summary: pd.DataFrame, column: str) -> pd.DataFrame:
     return summary[column].unstack("contender")
 
 
+def _rounded(means: pd.DataFrame) -> pd.DataFrame:
+    return means.round(TIE_DECIMALS)
+
+
 def metric_table(summary: pd.DataFrame, contenders: list[str], metric: str) -> str:
     """Datasets x contenders, mean ± std over folds, the best in bold.
 
@@ -548,9 +559,10 @@ def metric_table(summary: pd.DataFrame, contenders: list[str], metric: str) -> s
         row = means.loc[dataset].reindex(contenders)
         if not row.notna().any():
             continue
-        best = row.max() if higher else row.min()
+        tied = _rounded(row)
+        best = tied.max() if higher else tied.min()
         cells = [
-            _cell(row[c], stds.loc[dataset].get(c, np.nan), row[c] == best)
+            _cell(row[c], stds.loc[dataset].get(c, np.nan), tied[c] == best)
             if c in means.columns
             else "-"
             for c in contenders
@@ -576,7 +588,7 @@ def mean_ranks(summary: pd.DataFrame, contenders: list[str], metric: str) -> tup
     means = _pivot(summary, f"{metric}_mean").reindex(columns=contenders)
     if metric == "log_loss":
         means = means[_pivot(summary, "task").bfill(axis=1).iloc[:, 0] != "regression"]
-    means = means.dropna()
+    means = _rounded(means.dropna())
     if means.empty:
         return pd.Series(np.nan, index=contenders), 0
     sign = 1 if metric == "log_loss" else -1
@@ -617,7 +629,7 @@ def versus(summary: pd.DataFrame, a: str = "tabular", b: str = "hgb") -> tuple[s
     if a not in means or b not in means:
         return f"({a} vs {b}: one of them did not run)", {}
     kinds = _pivot(summary, "metric").bfill(axis=1).iloc[:, 0]
-    gaps = (means[a] - means[b]).dropna()
+    gaps = _rounded(means[a] - means[b]).dropna()
     better = {d: a if g > 0 else b if g < 0 else "tie" for d, g in gaps.items()}
     rows = [
         [d, kinds[d], f"{means.loc[d, a]:.4f}", f"{means.loc[d, b]:.4f}", f"{g:+.4f}", better[d]]
@@ -753,15 +765,16 @@ def _json_ready(obj):
     return obj
 
 
-def print_environment() -> None:
+def environment() -> str:
+    """The versions and the BLAS the numbers were measured with."""
     from threadpoolctl import threadpool_info
 
     blas = sorted({i["internal_api"] for i in threadpool_info() if i["user_api"] == "blas"})
-    print(
-        f"<!-- python {platform.python_version()}, numpy {np.__version__}, "
+    return (
+        f"python {platform.python_version()}, numpy {np.__version__}, "
         f"pandas {pd.__version__}, scikit-learn {sklearn.__version__}, "
         f"skmlp {skmlp.__version__} from {Path(skmlp.__file__).parent}; "
-        f"BLAS {', '.join(blas)} limited to 1 thread per fit -->"
+        f"BLAS {', '.join(blas)} limited to 1 thread per fit"
     )
 
 
@@ -827,7 +840,51 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--ablation", action="store_true", help="also run the ablation")
     parser.add_argument("--out", type=Path, help="write every fold's result to this JSON file")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="print the tables of a results file written by --out, without fitting anything",
+    )
     return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace, sections: set[str]) -> dict:
+    """Run the requested sections; the per-fold records and the dataset table."""
+    common = dict(n_folds=args.folds, max_rows=args.max_rows, jobs=args.jobs)
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "report")}
+    out = {"config": config, "environment": environment(), "ablations": ABLATIONS}
+    contenders = {c: CONTENDERS[c] for c in args.contenders} if "benchmark" in sections else {}
+    records, out["datasets"] = run(args.datasets, contenders, **common)
+    if contenders:
+        out["benchmark"] = {"records": records}
+    if "ablation" in sections:
+        names = [d["dataset"] for d in out["datasets"]]
+        out["ablation"] = {"records": run(names, ablation_variants(ABLATIONS), **common)[0]}
+    return out
+
+
+def report(out: dict, sections: set[str]) -> None:
+    """Print the Markdown tables of ``measure``'s results; add their figures to ``out``."""
+    config = out["config"]
+    print(f"<!-- {out.get('environment', '')} -->")
+    if "datasets" in sections:
+        print(f"\n## Datasets\n\n{dataset_table(out['datasets'])}")
+    if "benchmark" in sections and out.get("benchmark"):
+        text, figures = benchmark_report(out["benchmark"]["records"], config["contenders"])
+        out["benchmark"].update(figures)
+        title = (
+            f"{config['folds']}-fold CV, at most {config['max_rows']} rows, "
+            "every contender at defaults"
+        )
+        print(f"\n## Benchmark: {title}\n\n{text}")
+    if "ablation" in sections and out.get("ablation"):
+        records, labels = out["ablation"]["records"], ["defaults", *out["ablations"]]
+        effects = ablation_effects(summarize(records), labels) if records else {}
+        out["ablation"]["effects"] = effects
+        print(
+            "\n## Ablation: tabular with one ingredient switched off, against its defaults "
+            f"on the same folds\n\n{ablation_table(effects) if effects else '(no fits)'}"
+        )
 
 
 def main(argv=None) -> dict:
@@ -835,31 +892,12 @@ def main(argv=None) -> dict:
     sections = set(args.only or ["datasets", "benchmark"])
     if args.ablation:
         sections.add("ablation")
-    print_environment()
-    common = dict(n_folds=args.folds, max_rows=args.max_rows, jobs=args.jobs)
-    out = {"config": vars(args) | {"out": str(args.out)}, "ablations": ABLATIONS}
-    if "benchmark" in sections:
-        contenders = {c: CONTENDERS[c] for c in args.contenders}
-        records, described = run(args.datasets, contenders, **common)
-        text, figures = benchmark_report(records, args.contenders)
-        out["benchmark"] = {"records": records, **figures}
+    if args.report:  # a finished run: tables only, nothing is fitted
+        out = json.loads(args.report.read_text())
+        sections &= {"datasets", *(s for s in ("benchmark", "ablation") if out.get(s))}
     else:
-        described = run(args.datasets, {}, **common)[1]
-    out["datasets"] = described
-    if "datasets" in sections:
-        print(f"\n## Datasets\n\n{dataset_table(described)}")
-    if "benchmark" in sections:
-        title = f"{args.folds}-fold CV, at most {args.max_rows} rows, every contender at defaults"
-        print(f"\n## Benchmark: {title}\n\n{text}")
-    if "ablation" in sections:
-        variants = ablation_variants(ABLATIONS)
-        records, _ = run([d["dataset"] for d in described], variants, **common)
-        effects = ablation_effects(summarize(records), list(variants)) if records else {}
-        print(
-            "\n## Ablation: tabular with one ingredient switched off, against its defaults "
-            f"on the same folds\n\n{ablation_table(effects) if effects else '(no fits)'}"
-        )
-        out["ablation"] = {"records": records, "effects": effects}
+        out = measure(args, sections)
+    report(out, sections)
     if args.out:
         args.out.write_text(json.dumps(_json_ready(out), indent=1))
         print(f"\nresults written to {args.out}")

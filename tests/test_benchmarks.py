@@ -81,6 +81,17 @@ def test_tabular_quick_run_prints_tables_and_writes_json(tmp_path):
             assert 0.5 < r["accuracy"] <= 1 and r["log_loss"] > 0
         else:
             assert r["r2"] <= 1 and r["rmse"] > 0
+    # --report re-prints the same tables from the file, fitting nothing
+    again = subprocess.run(
+        [sys.executable, str(TABULAR), "--report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    tables = done.stdout[done.stdout.index("## Datasets") : done.stdout.index("results written")]
+    assert tables.strip() in again.stdout
+    assert "fold" not in again.stderr  # no fits
 
 
 def test_tabular_every_contender_sees_the_same_folds(tabular):
