@@ -179,6 +179,13 @@ def _numpy_engine(fit):
         return fit()
 
 
+def _per_batch(fit):
+    """Run ``fit`` with every batch driven from Python, as before the
+    compiled epoch (the epoch kernel off)."""
+    with compiled.compiled_epochs(False):
+        return fit()
+
+
 def _all_threads(fit):
     """Run ``fit`` without skmlp's one-BLAS-thread policy for small products."""
     with compiled.blas_policy(False):
@@ -214,6 +221,9 @@ def w1(args, peaks):
         contenders = {
             "skmlp": lambda Xd=Xd, e=epochs: skmlp.MLPClassifier(**common, max_iter=e).fit(
                 Xd, y_train
+            ),
+            "skmlp per-batch loop": lambda Xd=Xd, e=epochs: _per_batch(
+                lambda: skmlp.MLPClassifier(**common, max_iter=e).fit(Xd, y_train)
             ),
             "skmlp numpy engine": lambda Xd=Xd, e=epochs: _numpy_engine(
                 lambda: skmlp.MLPClassifier(**common, max_iter=e).fit(Xd, y_train)

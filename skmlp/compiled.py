@@ -16,6 +16,7 @@ batch. Each optimizer's compiled step is its own ``compiled_update``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import math
 import multiprocessing
@@ -68,6 +69,7 @@ _FORCED_NUMPY = os.environ.get("SKMLP_ENGINE", "").strip().lower() == "numpy"
 _engine = {
     "name": "compiled" if _kernels is not None and not _FORCED_NUMPY else "numpy",
     "everywhere": False,  # tests: the compiled step for every activation and size
+    "epochs": True,  # whole epochs in the epoch kernel where it covers them
 }
 _warned = []
 
@@ -100,6 +102,19 @@ def engine(name: str, everywhere: bool = False):
         yield
     finally:
         _engine.update(before)
+
+
+@contextlib.contextmanager
+def compiled_epochs(enabled: bool):
+    """Run whole epochs in the epoch kernel where it covers them (the
+    default), or every batch from Python, inside the block: the benchmark
+    and the tests compare the two (:class:`CompiledEpoch`)."""
+    before = _engine["epochs"]
+    _engine["epochs"] = bool(enabled)
+    try:
+        yield
+    finally:
+        _engine["epochs"] = before
 
 
 def warn_if_missing() -> None:
@@ -151,7 +166,7 @@ class CompiledStep:
     def __init__(self, net, ws, batch_size: int):
         dtype = ws.params.dtype
         widths = net.layer_units[1:]
-        self.net, self.ws = net, ws
+        self.net, self.ws, self.batch_size = net, ws, batch_size
         self.units = np.asarray(net.layer_units, dtype=np.intp)
         self.offsets = np.concatenate([[0], np.cumsum([batch_size * w for w in widths])])
         self.offsets = self.offsets[:-1].astype(np.intp)
@@ -188,6 +203,93 @@ class CompiledStep:
         return _kernels.loss_and_grad(
             self._buffers, X, Y, sample_weight, ws.params, ws.grad, float(alpha), float(l1_ratio)
         )
+
+    def epoch(self, step, batches) -> CompiledEpoch | None:
+        """The compiled epoch of ``step`` over ``batches``, or None where a
+        batch needs Python (see :class:`CompiledEpoch`)."""
+        return CompiledEpoch.build(self, step, batches)
+
+
+class CompiledEpoch:
+    """A whole epoch in one call of the epoch kernel: each batch's gather,
+    loss and gradient, and the update chain, in the order and arithmetic of
+    ``trainer._train_epoch``'s loop over :class:`~skmlp.trainer.Step`.
+
+    Built (:meth:`build`) only where nothing of a batch needs Python: the
+    batch kernel is attached, the rows are dense arrays of the parameters'
+    dtype, no unit drops (its masks are numpy draws), and the chain runs on
+    the kernels with links the kernel covers (``_kernels.EPOCH_LINKS``).
+    Everything that varies by batch is computed in Python before the call:
+    the rates, and the optimizer's scalars (``kernel_args``, which advance
+    its state's step count as the batches would).
+    """
+
+    def __init__(self, fast: CompiledStep, step, batches, links: dict):
+        ws, chain = step.ws, step.chain
+        self.X, self.Y, self.sample_weight = batches.X, batches.Y, batches.sample_weight
+        self.X_buf, self.Y_buf, self.sw_buf = batches.X_buf, batches.Y_buf, batches.sw_buf
+        self.params, self.grad = ws.params, ws.grad
+        self.alpha, self.l1_ratio = float(step.alpha), float(step.l1_ratio)
+        self.batch_size = batches.batch_size
+        self.n_batches = -(-self.X.shape[0] // self.batch_size)
+        optimizer = self.optimizer = chain.optimizer
+        self.vectors = optimizer.c_update.arrays
+        self.optimizer_code = _kernels.OPTIMIZER_KERNELS.index(optimizer.kernel)
+        self.runs = {name: link.compiled_runs(self.params.size) for name, link in links.items()}
+        self.shuffle = batches.shuffle
+        width = max(1, len(optimizer.c_update.scalars))
+        self.scalars = np.empty((self.n_batches, width))
+        self.losses = np.empty(self.n_batches)
+        self.kernel = _kernels.Epoch(fast._buffers, self)
+
+    @classmethod
+    def build(cls, fast: CompiledStep, step, batches) -> CompiledEpoch | None:
+        """The compiled epoch, or None where a batch needs Python."""
+        chain = step.chain
+        if not _engine["epochs"] or chain is None or step.dropout_rng is not None:
+            return None
+        if fast.has_mask.any():  # masks are numpy draws, batch by batch
+            return None
+        links = chain.compiled_links(getattr(_kernels, "EPOCH_LINKS", ()))
+        if links is None or batches.X_buf is None or batches.batch_size > fast.batch_size:
+            return None
+        dtype = step.ws.params.dtype
+        arrays = [batches.X, batches.Y, batches.X_buf, batches.Y_buf]
+        arrays += [a for a in (batches.sample_weight, batches.sw_buf) if a is not None]
+        if any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
+            return None
+        return cls(fast, step, batches, links)
+
+    def __call__(self, state, rates: list[float], order) -> tuple[list[float], int]:
+        """Run the epoch on the chain's ``state`` (a ``ChainState``) at
+        ``rates`` (one per batch), in the row ``order`` of the epoch's
+        draw: the loss of each batch run (the last one non-finite if the
+        epoch stopped there), and the steps whose gradient was clipped."""
+        opt_state = state.optimizer
+        counters = [f for f in dataclasses.fields(opt_state) if _is_counter(opt_state, f)]
+        before = []  # the counters before each batch's step
+        for k, rate in enumerate(rates):
+            before.append([getattr(opt_state, f.name) for f in counters])
+            self.scalars[k] = self.optimizer.kernel_args(opt_state, rate)
+        self.kernel.bind(
+            [getattr(opt_state, name) for name in self.vectors],
+            {name: getattr(s, "before", None) for name, s in state.transforms.items()},
+        )
+        order = None if not self.shuffle else np.ascontiguousarray(order, np.intp)
+        n_run, clipped = self.kernel.run(
+            order, np.asarray(rates, np.float64), self.scalars, self.losses
+        )
+        losses = self.losses[:n_run].tolist()
+        if not math.isfinite(losses[-1]):  # that batch's step and the later ones were not taken
+            for f, value in zip(counters, before[n_run - 1]):
+                setattr(opt_state, f.name, value)
+        return losses, clipped
+
+
+def _is_counter(state, f) -> bool:
+    """Whether field ``f`` of an optimizer's state is a number its
+    ``kernel_args`` may advance (its step count), not a vector."""
+    return not isinstance(getattr(state, f.name), np.ndarray)
 
 
 def prepare(data):

@@ -571,6 +571,11 @@ class GradientClip:
             state.clipped += 1
         return state
 
+    def compiled_runs(self, n_params: int) -> tuple[list, list]:
+        """The compiled epoch's form (see :meth:`Chain.compiled_links`): the
+        whole vector, and the norm."""
+        return [(0, n_params)], [self.max_norm]
+
 
 class DecoupledWeightDecay:
     """Shrink the decayed parameters by ``rate * factor`` of themselves
@@ -596,6 +601,10 @@ class DecoupledWeightDecay:
             params[where] *= 1.0 - rate * factor * self.scale
         return state
 
+    def compiled_runs(self, n_params: int) -> tuple[list, list]:
+        """The compiled epoch's form: each run and its factor."""
+        return _bounds(self.runs, n_params), [factor for _, factor in self.runs]
+
 
 @dataclass
 class SnapshotState(State):
@@ -613,6 +622,18 @@ def _snapshot(runs: Sequence[slice], state: SnapshotState, params: np.ndarray) -
 
 def _run_sizes(runs: Sequence[slice], params: np.ndarray) -> int:
     return sum(len(range(*where.indices(params.size))) for where in runs)
+
+
+def _bounds(runs: Sequence[tuple[slice, float]], n_params: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each run's slice (of unit step) of a vector of
+    ``n_params``."""
+    bounds = []
+    for where, _ in runs:
+        start, stop, stride = where.indices(n_params)
+        if stride != 1:
+            raise ValueError("a run of the parameter vector has unit step")
+        bounds.append((start, max(start, stop)))
+    return bounds
 
 
 class GroupRates:
@@ -646,6 +667,10 @@ class GroupRates:
             after += before
             offset += after.size
         return state
+
+    def compiled_runs(self, n_params: int) -> tuple[list, list]:
+        """The compiled epoch's form: each run and its factor."""
+        return _bounds(self.runs, n_params), [factor for _, factor in self.runs]
 
 
 @dataclass
@@ -692,6 +717,11 @@ class L1ZeroClip:
             np.copyto(weights, 0.0, where=mask)
             offset += weights.size
         return state
+
+    def compiled_runs(self, n_params: int) -> tuple[list, list]:
+        """The compiled epoch's form: each run (no factors)."""
+        runs = [(where, 0.0) for where in self.runs]
+        return _bounds(runs, n_params), [0.0] * len(runs)
 
 
 # --- the chain -------------------------------------------------------------------
@@ -741,6 +771,7 @@ class Chain:
         self.optimizer = optimizer
         self.before = tuple(before)
         self.after = tuple(after)
+        self.kernels = kernels
         self._step = optimizer.update if kernels is None else optimizer.compiled_update(kernels)
 
     def init(self, params: np.ndarray) -> ChainState:
@@ -767,6 +798,18 @@ class Chain:
         for link in self.after:
             link.update(grads, transforms[link.name], params, rate)
         return state
+
+    def compiled_links(self, order: Sequence[str]) -> dict | None:
+        """The transforms as a compiled epoch runs them, by name, if this
+        chain is on the kernels and its links come in ``order`` (the names
+        the kernel runs, ``"optimizer"`` for the optimizer's step); None
+        otherwise. Each transform's :meth:`compiled_runs` gives its form."""
+        names = [link.name for link in self.before] + ["optimizer"]
+        names += [link.name for link in self.after]
+        covered = [name for name in order if name in names]
+        if self.kernels is None or covered != names or len(set(names)) != len(names):
+            return None
+        return {link.name: link for link in (*self.before, *self.after)}
 
     def take_clipped(self, state: ChainState) -> int:
         """Steps whose gradient was clipped since the last call."""

@@ -159,10 +159,11 @@ class TrainingState:
     rate_scale: float = 1.0
     objective: dict | None = None  # what the stopping memory's losses measured
 
-    def rate(self, schedule: Callable[[int, int], float]) -> float:
-        """The rate of the next update: the schedule's rate at this step,
-        times the plateau rule's reductions. The one place it is computed."""
-        return schedule(self.step - self.schedule_start, self.t) * self.rate_scale
+    def rate(self, schedule: Callable[[int, int], float], ahead: int = 0) -> float:
+        """The rate of the next update (or of the one ``ahead`` steps later
+        in this epoch): the schedule's rate at that step, times the plateau
+        rule's reductions. The one place it is computed."""
+        return schedule(self.step + ahead - self.schedule_start, self.t) * self.rate_scale
 
     @property
     def best_params(self) -> np.ndarray | None:

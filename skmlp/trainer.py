@@ -41,7 +41,7 @@ import scipy.sparse as sp
 
 from .hooks import EpochEnd, EpochHook
 from .network import Network, Workspace
-from .optimizers import Chain, ChainState
+from .optimizers import Chain, ChainState, GradientClip
 from .state import EpochRecord, TrainingState, copy_into, plain_copy
 from .stopping import REDUCE, STOP
 
@@ -168,6 +168,15 @@ class Step:
     def take_clipped(self, optimizer_state: ChainState) -> int:
         """Steps whose gradient a clipping transform rescaled since the last call."""
         return self.chain.take_clipped(optimizer_state)
+
+    def compiled_epoch(self, batches: Batches):
+        """The compiled kernel that runs a whole epoch of these steps over
+        ``batches`` (:class:`skmlp.compiled.CompiledEpoch`), or None where
+        a batch needs Python: the batch kernel is not attached, units drop,
+        or the chain has a link the epoch kernel lacks."""
+        if self.compiled is None or self.chain is None:
+            return None
+        return self.compiled.epoch(self, batches)
 
     def __call__(self, X, Y, sample_weight, optimizer_state: ChainState, rate: float) -> float:
         """One step on a batch; a non-finite loss is returned, not applied."""
@@ -297,13 +306,26 @@ class Batches:
         self.sw_buf = None if sw is None else np.empty(bs, sw.dtype)
         self.order = np.arange(n)
 
+    @property
+    def n_batches(self) -> int:
+        return -(-self.X.shape[0] // self.batch_size)
+
     def epoch(self, rng):
-        n = self.X.shape[0]
+        """Draw the epoch's row order, then yield its batches."""
+        self.draw(rng)
+        yield from self.batches()
+
+    def draw(self, rng) -> None:
+        """The epoch's row order (when shuffling): scikit-learn's draw, so
+        equal seeds give equal batches."""
         if self.shuffle:
-            # scikit-learn's draw, so equal seeds give equal batches
-            perm = np.arange(n)
+            perm = np.arange(self.X.shape[0])
             rng.shuffle(perm)
             self.order = self.order[perm]
+
+    def batches(self):
+        """The batches of the order drawn last."""
+        n = self.X.shape[0]
         sw = self.sample_weight
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
@@ -439,6 +461,7 @@ def run_stochastic(
     batches = Batches(data.X, data.Y, data.sample_weight, config.batch_size, config.shuffle)
     checkpoints = _Checkpoints(params, state)
     hooks = epoch_hooks(config, checkpoints)
+    fast = config.step.compiled_epoch(batches)
     if progress is not None:
         progress.net, progress.params, progress.state = config.step.net, params, state
         progress.keep = functools.partial(_keep_last, config, state, params, data, checkpoints)
@@ -451,7 +474,7 @@ def run_stochastic(
                 for hook in hooks:
                     hook.on_epoch_begin()
                 config.step.take_clipped(state.optimizer)  # count this epoch's steps only
-                loss, mean_rate, rate = _train_epoch(config, state, batches, rng)
+                loss, mean_rate, rate = _train_epoch(config, state, batches, rng, fast)
                 if not (math.isfinite(loss) and np.isfinite(params).all()):
                     reason, message = "diverged", _diverged(checkpoints.commits, rate)
                     break
@@ -564,11 +587,22 @@ def epoch_hooks(config: TrainingConfig, checkpoints: _Checkpoints) -> list[Epoch
     return [*validation, config.stopping, History(), _Commit(checkpoints), *config.reporters]
 
 
-def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches, rng):
+def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches, rng, fast=None):
     """One pass over the batches: (mean loss, mean rate, last rate), or a
-    non-finite loss at the first batch whose loss is not finite."""
+    non-finite loss at the first batch whose loss is not finite.
+
+    ``fast`` (a compiled epoch, :meth:`Step.compiled_epoch`) runs every
+    batch in one call: the rates are a function of the step, fixed before
+    the epoch (its sample clock and the plateau scale move only between
+    epochs), so they are all computed first, as the loop would.
+    """
+    batches.draw(rng)
+    if fast is not None:
+        rates = [state.rate(config.schedule, k) for k in range(batches.n_batches)]
+        if all(type(rate) is float for rate in rates):  # numpy scalars would round otherwise
+            return _tally(state, batches, *fast(state.optimizer, rates, batches.order), rates)
     total, rate_sum, n_steps, rate = 0.0, 0.0, 0, math.nan
-    for Xb, Yb, swb in batches.epoch(rng):
+    for Xb, Yb, swb in batches.batches():
         rate = state.rate(config.schedule)
         loss = config.step(Xb, Yb, swb, state.optimizer, rate)
         if not math.isfinite(loss):
@@ -579,6 +613,25 @@ def _train_epoch(config: TrainingConfig, state: TrainingState, batches: Batches,
         n_steps += 1
     state.t += batches.X.shape[0]
     return total / batches.X.shape[0], rate_sum / max(n_steps, 1), rate
+
+
+def _tally(state: TrainingState, batches: Batches, losses, clipped: int, rates):
+    """``_train_epoch``'s result and clocks from a compiled epoch's losses,
+    with the loop's arithmetic."""
+    total, rate_sum, n_steps, rate = 0.0, 0.0, 0, math.nan
+    clip = state.optimizer.transforms.get(GradientClip.name)
+    if clip is not None:
+        clip.clipped += clipped
+    n, size = batches.X.shape[0], batches.batch_size
+    for k, (loss, rate) in enumerate(zip(losses, rates)):
+        if not math.isfinite(loss):
+            return loss, math.nan, rate
+        total += loss * (min(n, (k + 1) * size) - k * size)
+        state.step += 1
+        rate_sum += rate
+        n_steps += 1
+    state.t += n
+    return total / n, rate_sum / max(n_steps, 1), rate
 
 
 def _record(config: TrainingConfig, state: TrainingState, loss, mean_rate) -> EpochRecord:
