@@ -235,7 +235,7 @@ class CompiledEpoch:
         optimizer = self.optimizer = chain.optimizer
         self.vectors = optimizer.c_update.arrays
         self.optimizer_code = _kernels.OPTIMIZER_KERNELS.index(optimizer.kernel)
-        self.runs = {name: link.compiled_runs(self.params.size) for name, link in links.items()}
+        self.links = links
         self.shuffle = batches.shuffle
         width = max(1, len(optimizer.c_update.scalars))
         self.scalars = np.empty((self.n_batches, width))
@@ -273,6 +273,8 @@ class CompiledEpoch:
             self.scalars[k] = self.optimizer.kernel_args(opt_state, rate)
         self.kernel.bind(
             [getattr(opt_state, name) for name in self.vectors],
+            # as the links stand this epoch (an epoch hook may rescale the decay)
+            {name: link.compiled_runs(self.params.size) for name, link in self.links.items()},
             {name: getattr(s, "before", None) for name, s in state.transforms.items()},
         )
         order = None if not self.shuffle else np.ascontiguousarray(order, np.intp)

@@ -571,10 +571,11 @@ class GradientClip:
             state.clipped += 1
         return state
 
-    def compiled_runs(self, n_params: int) -> tuple[list, list]:
-        """The compiled epoch's form (see :meth:`Chain.compiled_links`): the
-        whole vector, and the norm."""
-        return [(0, n_params)], [self.max_norm]
+    def compiled_runs(self, n_params: int) -> tuple[list, list, float]:
+        """The compiled epoch's form (see :meth:`Chain.compiled_links`), as
+        it stands this epoch: the runs (``(start, stop)``), a factor per
+        run, and a scale (here the whole vector, the norm, 1)."""
+        return [(0, n_params)], [self.max_norm], 1.0
 
 
 class DecoupledWeightDecay:
@@ -601,9 +602,10 @@ class DecoupledWeightDecay:
             params[where] *= 1.0 - rate * factor * self.scale
         return state
 
-    def compiled_runs(self, n_params: int) -> tuple[list, list]:
-        """The compiled epoch's form: each run and its factor."""
-        return _bounds(self.runs, n_params), [factor for _, factor in self.runs]
+    def compiled_runs(self, n_params: int) -> tuple[list, list, float]:
+        """The compiled epoch's form: each run, its factor, and this epoch's
+        ``scale``."""
+        return _bounds(self.runs, n_params), [factor for _, factor in self.runs], self.scale
 
 
 @dataclass
@@ -668,9 +670,9 @@ class GroupRates:
             offset += after.size
         return state
 
-    def compiled_runs(self, n_params: int) -> tuple[list, list]:
-        """The compiled epoch's form: each run and its factor."""
-        return _bounds(self.runs, n_params), [factor for _, factor in self.runs]
+    def compiled_runs(self, n_params: int) -> tuple[list, list, float]:
+        """The compiled epoch's form: each run and its factor (scale 1)."""
+        return _bounds(self.runs, n_params), [factor for _, factor in self.runs], 1.0
 
 
 @dataclass
@@ -718,10 +720,10 @@ class L1ZeroClip:
             offset += weights.size
         return state
 
-    def compiled_runs(self, n_params: int) -> tuple[list, list]:
-        """The compiled epoch's form: each run (no factors)."""
+    def compiled_runs(self, n_params: int) -> tuple[list, list, float]:
+        """The compiled epoch's form: each run (no factors; scale 1)."""
         runs = [(where, 0.0) for where in self.runs]
-        return _bounds(runs, n_params), [0.0] * len(runs)
+        return _bounds(runs, n_params), [0.0] * len(runs), 1.0
 
 
 # --- the chain -------------------------------------------------------------------

@@ -313,3 +313,20 @@ def test_an_interrupt_during_the_epoch_kernel_keeps_the_whole_epochs_before(data
     assert est.loss_curve_ == reference.loss_curve_ and est.t_ == reference.t_
     for u, v in zip(est.coefs_ + est.intercepts_, reference.coefs_ + reference.intercepts_):
         np.testing.assert_array_equal(u, v)
+
+
+def test_a_decay_rescaled_between_epochs_is_the_loops_too():
+    """An epoch hook may rescale the decoupled decay (the tabular
+    estimators anneal it): each compiled epoch takes the links as they
+    stand."""
+    runs = []
+    for fast in (True, False):
+        config, state, batches = _setup("lion", ("weight_decay",), np.float32)
+        (decay,) = config.step.chain.before
+        epoch = config.step.compiled_epoch(batches) if fast else None
+        rng = np.random.RandomState(0)
+        for scale in (1.0, 0.37, 0.0):
+            decay.scale = scale
+            _train_epoch(config, state, batches, rng, epoch)
+        runs.append(config.step.ws.params.copy())
+    np.testing.assert_array_equal(*runs)
