@@ -376,8 +376,10 @@ ABLATIONS: dict[str, dict] = {
 class Variant:
     """A contender with some parameters changed: ``factory(task).set_params(**params)``.
 
-    Raises ``Unavailable`` when the estimator has no such parameter, so an
-    ablation keeps working (and says why it is skipped) as the estimator evolves.
+    Raises ``Unavailable`` when the estimator has no such parameter, or
+    already has these values by default (the variant would only repeat the
+    defaults), so an ablation keeps working, and says why it skips an entry,
+    as the estimator evolves.
     """
 
     factory: Callable
@@ -385,10 +387,21 @@ class Variant:
 
     def __call__(self, task: str):
         est = self.factory(task)
-        missing = sorted(set(self.params) - set(est.get_params()))
+        current = est.get_params()
+        missing = sorted(set(self.params) - set(current))
         if missing:
             raise Unavailable(f"{type(est).__name__} has no parameter {', '.join(missing)}")
+        if self.params and all(_same(current[k], v) for k, v in self.params.items()):
+            given = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+            raise Unavailable(f"{type(est).__name__} already defaults to {given}")
         return est.set_params(**self.params)
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (TypeError, ValueError):  # arrays and the like: never "the same"
+        return False
 
 
 # ---------------------------------------------------------------- running

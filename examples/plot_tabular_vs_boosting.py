@@ -15,7 +15,7 @@ Three ways to run it:
 - without ``--results`` it runs the benchmark's protocol itself on every
   dataset available offline (5 folds, at most 5,000 rows);
 - ``--quick`` (used by the test suite) runs two of scikit-learn's bundled
-  datasets, 2 folds of 150 rows, with a 10-epoch TabularMLP: a smoke test,
+  datasets, 2 folds of 150 rows, with a 40-epoch TabularMLP: a smoke test,
   not a result.
 
 The figure is saved to ``tabular_vs_boosting.png`` in the current directory.
@@ -46,7 +46,7 @@ def comparison(quick: bool, results: Path | None) -> list[dict]:
         return bench.comparison(records, CONTENDERS)
     if quick:
         factories = {
-            "tabular": bench.Variant(bench.tabular_factory, {"max_iter": 10}),
+            "tabular": bench.Variant(bench.tabular_factory, {"max_iter": 40}),
             "hgb": bench.hgb_factory,
         }
         records, _ = bench.run(["breast_cancer", "diabetes"], factories, n_folds=2, max_rows=150)

@@ -152,12 +152,14 @@ def test_tabular_ablation_machinery(tabular, capsys):
         "strong penalty (classification)": {"logisticregression__C": 1e-4},
         "strong penalty (regression)": {"ridge__alpha": 1e5},
         "absent parameter": {"no_such_parameter": 1},
+        "already the default": {"logisticregression__C": 1.0},
     }
     variants = tabular.ablation_variants(ablations, base=_linear)
     records, _ = tabular.run(["breast_cancer", "diabetes"], variants, **QUICK)
     printed = capsys.readouterr().out
     assert "'absent parameter'" in printed and "no_such_parameter" in printed
     assert "'strong penalty (regression)' on binary datasets" in printed
+    assert "already defaults to logisticregression__C=1.0" in printed
     effects = tabular.ablation_effects(tabular.summarize(records), list(variants))
     assert set(effects) == set(ablations)  # every entry reported, skipped ones empty
     clf, reg = effects["strong penalty (classification)"], effects["strong penalty (regression)"]
@@ -165,6 +167,7 @@ def test_tabular_ablation_machinery(tabular, capsys):
     assert clf["log_loss"] > 0  # probabilities shrink towards the prior
     assert reg["r2"] < 0 and reg["rmse_change"] > 0 and reg["regression_datasets"] == 1
     assert np.isnan(effects["absent parameter"]["accuracy"])
+    assert effects["already the default"]["classification_datasets"] == 0
     table = tabular.ablation_table(effects)
     assert table.count("\n") == 1 + len(ablations)
 
