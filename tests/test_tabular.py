@@ -179,6 +179,24 @@ def test_fit_temperature_recovers_the_temperature_of_the_labels(n_classes):
     assert fit_temperature(proba, labels) == pytest.approx(true_t, rel=0.08)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fit_temperature_stays_finite_on_separable_labels(n_classes):
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, n_classes, 90)
+    # smoothed-label outputs: every row on the right side, none confident
+    if n_classes == 2:
+        proba = np.where(labels == 1, 0.9, 0.1)[:, None]
+    else:
+        proba = np.full((90, n_classes), 0.1 / (n_classes - 1))
+        proba[np.arange(90), labels] = 0.9
+    t = fit_temperature(proba, labels)
+    assert 0.05 * 1.01 < t < 1.0  # sharper than trained, but not at the search's bound
+    # a new row on the wrong side keeps a probability worth a bounded log-loss
+    p_true = with_temperature(proba[:1], t)[0, 0 if n_classes == 2 else labels[0]]
+    p_other = 1.0 - p_true
+    assert min(p_true, p_other) > 1e-3
+
+
 def test_with_temperature_keeps_the_argmax_and_inverts():
     rng = np.random.default_rng(1)
     p = rng.dirichlet(np.ones(5), size=40)
