@@ -216,7 +216,7 @@ class TabularMLPClassifier(_TabularMLP, MLPClassifier):
 
     def __init__(
         self,
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes=(128, 128, 128),
         *,
         activation="selu",
         solver="adamw",
@@ -225,7 +225,7 @@ class TabularMLPClassifier(_TabularMLP, MLPClassifier):
         learning_rate="coslog",
         learning_rate_init=0.04,
         power_t=0.5,
-        max_iter=256,
+        max_iter=64,
         shuffle=True,
         random_state=None,
         tol=0.0001,
@@ -264,7 +264,7 @@ class TabularMLPClassifier(_TabularMLP, MLPClassifier):
         numeric_scaling="robust_smooth_clip",
         categorical_features="from_dtype",
         parametric_activation=True,
-        n_ensemble=1,
+        n_ensemble=4,
     ):
         _params.store(self, _params.TABULAR_CLASSIFIER, locals())
 
@@ -335,7 +335,7 @@ class TabularMLPRegressor(_TabularMLP, MLPRegressor):
     def __init__(
         self,
         loss="squared_error",
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes=(128, 128, 128),
         *,
         activation="mish",
         solver="adamw",
@@ -344,7 +344,7 @@ class TabularMLPRegressor(_TabularMLP, MLPRegressor):
         learning_rate="coslog",
         learning_rate_init=0.2,
         power_t=0.5,
-        max_iter=256,
+        max_iter=64,
         shuffle=True,
         random_state=None,
         tol=0.0001,
@@ -383,7 +383,7 @@ class TabularMLPRegressor(_TabularMLP, MLPRegressor):
         numeric_scaling="robust_smooth_clip",
         categorical_features="from_dtype",
         parametric_activation=True,
-        n_ensemble=1,
+        n_ensemble=4,
     ):
         _params.store(self, _params.TABULAR_REGRESSOR, locals())
 
