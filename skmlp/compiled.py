@@ -210,6 +210,13 @@ class CompiledStep:
         return CompiledEpoch.build(self, step, batches)
 
 
+# The fewest batches per epoch for which the epoch kernel runs: it saves a few
+# microseconds per batch and costs a few per epoch (binding the chain), so an
+# epoch of one batch (W3: iris, batch 150) was ~10% slower in it, and two
+# broke even (one BLAS thread, docs/performance.md).
+MIN_EPOCH_BATCHES = 2
+
+
 class CompiledEpoch:
     """A whole epoch in one call of the epoch kernel: each batch's gather,
     loss and gradient, and the update chain, in the order and arithmetic of
@@ -218,7 +225,8 @@ class CompiledEpoch:
     Built (:meth:`build`) only where nothing of a batch needs Python: the
     batch kernel is attached, the rows are dense arrays of the parameters'
     dtype, no unit drops (its masks are numpy draws), and the chain runs on
-    the kernels with links the kernel covers (``_kernels.EPOCH_LINKS``).
+    the kernels with links the kernel covers (``_kernels.EPOCH_LINKS``);
+    and only for epochs of at least ``MIN_EPOCH_BATCHES`` batches.
     Everything that varies by batch is computed in Python before the call:
     the rates, and the optimizer's scalars (``kernel_args``, which advance
     its state's step count as the batches would).
@@ -235,7 +243,7 @@ class CompiledEpoch:
         optimizer = self.optimizer = chain.optimizer
         self.vectors = optimizer.c_update.arrays
         self.optimizer_code = _kernels.OPTIMIZER_KERNELS.index(optimizer.kernel)
-        self.links = links
+        self.links, self.runs, self.counters = links, None, None
         self.shuffle = batches.shuffle
         width = max(1, len(optimizer.c_update.scalars))
         self.scalars = np.empty((self.n_batches, width))
@@ -249,6 +257,8 @@ class CompiledEpoch:
         if not _engine["epochs"] or chain is None or step.dropout_rng is not None:
             return None
         if fast.has_mask.any():  # masks are numpy draws, batch by batch
+            return None
+        if batches.n_batches < MIN_EPOCH_BATCHES:
             return None
         links = chain.compiled_links(getattr(_kernels, "EPOCH_LINKS", ()))
         if links is None or batches.X_buf is None or batches.batch_size > fast.batch_size:
@@ -266,32 +276,39 @@ class CompiledEpoch:
         draw: the loss of each batch run (the last one non-finite if the
         epoch stopped there), and the steps whose gradient was clipped."""
         opt_state = state.optimizer
-        counters = [f for f in dataclasses.fields(opt_state) if _is_counter(opt_state, f)]
+        if self.counters is None:
+            self.counters = _counters(opt_state)
+        counters, kernel_args, scalars = self.counters, self.optimizer.kernel_args, self.scalars
         before = []  # the counters before each batch's step
         for k, rate in enumerate(rates):
-            before.append([getattr(opt_state, f.name) for f in counters])
-            self.scalars[k] = self.optimizer.kernel_args(opt_state, rate)
+            before.append([getattr(opt_state, name) for name in counters])
+            scalars[k] = kernel_args(opt_state, rate)
+        # the links as they stand this epoch (an epoch hook may rescale the decay)
+        runs = {name: link.compiled_runs(self.params.size) for name, link in self.links.items()}
+        if runs != self.runs:
+            self.kernel.set_links(runs)
+            self.runs = runs
         self.kernel.bind(
             [getattr(opt_state, name) for name in self.vectors],
-            # as the links stand this epoch (an epoch hook may rescale the decay)
-            {name: link.compiled_runs(self.params.size) for name, link in self.links.items()},
             {name: getattr(s, "before", None) for name, s in state.transforms.items()},
         )
         order = None if not self.shuffle else np.ascontiguousarray(order, np.intp)
-        n_run, clipped = self.kernel.run(
-            order, np.asarray(rates, np.float64), self.scalars, self.losses
-        )
+        n_run, clipped = self.kernel.run(order, np.asarray(rates, np.float64), scalars, self.losses)
         losses = self.losses[:n_run].tolist()
         if not math.isfinite(losses[-1]):  # that batch's step and the later ones were not taken
-            for f, value in zip(counters, before[n_run - 1]):
-                setattr(opt_state, f.name, value)
+            for name, value in zip(counters, before[n_run - 1]):
+                setattr(opt_state, name, value)
         return losses, clipped
 
 
-def _is_counter(state, f) -> bool:
-    """Whether field ``f`` of an optimizer's state is a number its
-    ``kernel_args`` may advance (its step count), not a vector."""
-    return not isinstance(getattr(state, f.name), np.ndarray)
+def _counters(state) -> list[str]:
+    """The fields of an optimizer's state that are numbers its
+    ``kernel_args`` may advance (its step count), not vectors."""
+    return [
+        f.name
+        for f in dataclasses.fields(state)
+        if not isinstance(getattr(state, f.name), np.ndarray)
+    ]
 
 
 def prepare(data):

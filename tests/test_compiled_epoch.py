@@ -11,7 +11,6 @@ Everywhere else the loop must run.
 import math
 import signal
 import threading
-import time
 import warnings
 
 import numpy as np
@@ -221,6 +220,13 @@ def test_sparse_input_the_numpy_engine_and_the_switch_keep_the_loop(data):
     assert _fit_uses_compiled_epoch(est, X, y)
 
 
+def test_an_epoch_of_fewer_batches_than_pay_off_keeps_the_loop():
+    config, _, batches = _setup("adam", (), np.float64, n=20 * compiled.MIN_EPOCH_BATCHES)
+    assert config.step.compiled_epoch(batches) is not None
+    config, _, batches = _setup("adam", (), np.float64, n=20 * compiled.MIN_EPOCH_BATCHES - 20)
+    assert config.step.compiled_epoch(batches) is None
+
+
 def test_a_chain_link_the_kernel_lacks_keeps_the_loop():
     config, _, batches = _setup("adam", (), np.float64)
 
@@ -257,23 +263,22 @@ class _InterruptInKernel:
     def __init__(self, kernel, at):
         self.kernel, self.at, self.calls, self.interrupted = kernel, at, 0, False
 
-    def bind(self, *args):
-        self.kernel.bind(*args)
+    def __getattr__(self, name):  # set_links, bind
+        return getattr(self.kernel, name)
 
     def run(self, *args):
         self.calls += 1
         if self.calls < self.at:
             return self.kernel.run(*args)
-        losses = args[3]
-        losses[:] = np.nan
+        started = threading.Event()
 
-        def interrupt():  # once the kernel has run a batch, thousands before its end
-            while np.isnan(losses[0]):
-                time.sleep(0)
+        def interrupt():  # as the main thread lets go of the GIL: in the kernel
+            started.wait()
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
         thread = threading.Thread(target=interrupt)
         thread.start()
+        started.set()
         try:
             return self.kernel.run(*args)
         except KeyboardInterrupt:
@@ -286,8 +291,8 @@ class _InterruptInKernel:
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
 def test_an_interrupt_during_the_epoch_kernel_keeps_the_whole_epochs_before(data):
     X, y = data
-    X = np.repeat(X, 100, axis=0)  # an epoch of many short batches: the signal lands in it
-    y = np.repeat(y, 100)
+    X = np.repeat(X, 1000, axis=0)  # an epoch of many short batches: the signal lands in it
+    y = np.repeat(y, 1000)
     params = dict(hidden_layer_sizes=(8,), batch_size=2, random_state=0, shuffle=False)
     build = compiled.CompiledEpoch.build
     kernels = []
