@@ -260,6 +260,8 @@ class CompiledEpoch:
             return None
         if batches.n_batches < MIN_EPOCH_BATCHES:
             return None
+        if chain.optimizer.kernel not in getattr(_kernels, "OPTIMIZER_KERNELS", ()):
+            return None  # kernels built before the epoch kernel, or this optimizer
         links = chain.compiled_links(getattr(_kernels, "EPOCH_LINKS", ()))
         if links is None or batches.X_buf is None or batches.batch_size > fast.batch_size:
             return None

@@ -227,6 +227,19 @@ def test_an_epoch_of_fewer_batches_than_pay_off_keeps_the_loop():
     assert config.step.compiled_epoch(batches) is None
 
 
+def test_kernels_built_without_the_epoch_kernel_keep_the_loop(monkeypatch):
+    config, _, batches = _setup("adam", (), np.float64)
+
+    class Older:  # an in-place build from before the epoch kernel
+        def __getattr__(self, name):
+            if name in ("Epoch", "EPOCH_LINKS", "OPTIMIZER_KERNELS"):
+                raise AttributeError(name)
+            return getattr(compiled._kernels, name)
+
+    monkeypatch.setattr(compiled, "_kernels", Older())
+    assert config.step.compiled_epoch(batches) is None
+
+
 def test_a_chain_link_the_kernel_lacks_keeps_the_loop():
     config, _, batches = _setup("adam", (), np.float64)
 
