@@ -173,8 +173,12 @@ class Step:
         """The compiled kernel that runs a whole epoch of these steps over
         ``batches`` (:class:`skmlp.compiled.CompiledEpoch`), or None where
         a batch needs Python: the batch kernel is not attached, units drop,
-        or the chain has a link the epoch kernel lacks."""
+        the chain has a link the epoch kernel lacks, or this step's
+        per-batch methods are not :class:`Step`'s own (a subclass, or
+        instrumentation wrapping them, must see every batch)."""
         if self.compiled is None or self.chain is None:
+            return None
+        if any(getattr(type(self), name) is not own for name, own in _PER_BATCH.items()):
             return None
         return self.compiled.epoch(self, batches)
 
@@ -184,6 +188,10 @@ class Step:
         if math.isfinite(loss):
             self.update(optimizer_state, rate)
         return loss
+
+
+# what a compiled epoch does in place of each batch's calls: Step's own methods
+_PER_BATCH = {name: Step.__dict__[name] for name in ("__call__", "loss_and_grad", "update")}
 
 
 def param_groups(net: Network) -> list[tuple[slice, bool, float]]:

@@ -240,6 +240,17 @@ def test_kernels_built_without_the_epoch_kernel_keep_the_loop(monkeypatch):
     assert config.step.compiled_epoch(batches) is None
 
 
+@pytest.mark.parametrize("method", ["__call__", "loss_and_grad", "update"])
+def test_a_step_whose_batch_methods_are_wrapped_keeps_the_loop(monkeypatch, method):
+    """Instrumentation (or a subclass) on a step's per-batch methods must see
+    every batch, as the interrupt injection of test_reliability does."""
+    config, _, batches = _setup("adam", (), np.float64)
+    assert config.step.compiled_epoch(batches) is not None
+    own = getattr(Step, method)
+    monkeypatch.setattr(Step, method, lambda self, *args: own(self, *args))
+    assert config.step.compiled_epoch(batches) is None
+
+
 def test_a_chain_link_the_kernel_lacks_keeps_the_loop():
     config, _, batches = _setup("adam", (), np.float64)
 
