@@ -65,6 +65,8 @@ def workloads(quick: bool):
     X = StandardScaler().fit_transform(X).astype(np.float32)
     yield "W1 (50,000 x 100, (256, 128), batch 200)", X, y, (256, 128), 200, 2 if quick else 3
     digits = load_digits(return_X_y=True)
+    X, y = digits[0][:1198].astype(np.float32), digits[1][:1198]  # a W2 fold's training part
+    yield "W2-like (digits 1,198 rows, (64,), batch 200)", X, y, (64,), 200, 30
     yield "digits, (64,), batch 32", digits[0].astype(np.float32), digits[1], (64,), 32, 20
     iris = load_iris(return_X_y=True)
     for batch in (10, 50, 150):
