@@ -697,6 +697,18 @@ smooth clip ``z / sqrt(1 + (z / 3)^2)``
 (:class:`skmlp.preprocessing.RobustScaleSmoothClip`); ``'standard'``
 subtracts the mean and divides by the standard deviation.""",
 )
+_LOG_SKEWED = _param(
+    "log_skewed",
+    True,
+    ["boolean"],
+    "bool",
+    """
+Whether numeric columns with a long right tail (non-negative, with a
+maximum more than 5 interquartile ranges above the upper quartile:
+counts, sizes, amounts) are replaced by ``sign(x) log(1 + |x|)`` before
+scaling, so that smooth clipping does not squeeze their tail together.
+An skmlp addition to RealMLP's recipe (docs/tabular.md measures it).""",
+)
 _CATEGORICAL_FEATURES = _param(
     "categorical_features",
     "from_dtype",
@@ -784,6 +796,7 @@ _TABULAR_DEFAULTS = dict(
 _TABULAR_OWN = (
     _NUMERIC_EMBEDDING,
     _NUMERIC_SCALING,
+    _LOG_SKEWED,
     _CATEGORICAL_FEATURES,
     _PARAMETRIC_ACTIVATION,
     _N_ENSEMBLE,

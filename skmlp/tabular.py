@@ -67,6 +67,7 @@ class _TabularMLP:
             encoder = TabularEncoder(
                 categorical_features=self.categorical_features,
                 numeric_scaling=self.numeric_scaling,
+                log_skewed=self.log_skewed,
             )
             encoded = encoder.fit_transform(X)
             self.encoder_ = encoder
@@ -262,6 +263,7 @@ class TabularMLPClassifier(_TabularMLP, MLPClassifier):
         label_smoothing=0.1,
         numeric_embedding="pbld",
         numeric_scaling="robust_smooth_clip",
+        log_skewed=True,
         categorical_features="from_dtype",
         parametric_activation=True,
         n_ensemble=4,
@@ -381,6 +383,7 @@ class TabularMLPRegressor(_TabularMLP, MLPRegressor):
         quantile=0.5,
         numeric_embedding="pbld",
         numeric_scaling="robust_smooth_clip",
+        log_skewed=True,
         categorical_features="from_dtype",
         parametric_activation=True,
         n_ensemble=4,

@@ -83,6 +83,49 @@ def test_numeric_columns_follow_the_definition_and_missing_values_get_indicators
     assert enc.indicator_features_.tolist() == [0]
 
 
+def _signed_log(x):
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def test_long_right_tails_are_log_compressed_before_the_definition():
+    rng = np.random.default_rng(1)
+    n = 400
+    counts = rng.lognormal(3.0, 1.5, n).round()  # far tail: max >> q75 + 5 IQR
+    rare = np.where(rng.random(n) < 0.1, rng.lognormal(2.0, 2.0, n).round() + 1, 0.0)  # IQR 0
+    bounded = rng.uniform(0.0, 10.0, n)  # no tail
+    signed = rng.standard_t(2, n) * 10  # heavy, but negative values: left alone
+    X = np.column_stack([counts, rare, bounded, signed])
+    X[::17, 0] = np.nan
+    enc = TabularEncoder().fit(X)
+    assert enc.log_features_.tolist() == [0, 1]
+    Xt = enc.transform(X)
+    for k in (0, 1):
+        column = _signed_log(X[:, k])
+        want = np.where(np.isnan(column), 0.0, _scaled(column, column))
+        np.testing.assert_allclose(Xt[:, k], want, rtol=1e-12, atol=1e-15)
+    for k in (2, 3):
+        np.testing.assert_allclose(Xt[:, k], _scaled(X[:, k], X[:, k]), rtol=1e-12, atol=1e-15)
+    # without the log, scaling by the range of the rare column (its IQR is
+    # 0) squeezes its typical nonzero values into a sliver next to 0
+    plain = TabularEncoder(log_skewed=False).fit(X)
+    assert plain.log_features_.tolist() == []
+    nonzero = X[:, 1][X[:, 1] > 0]
+    low = (X[:, 1] > 0) & (X[:, 1] <= np.median(nonzero))
+    spread_log, spread_plain = (np.ptp(e.transform(X)[low, 1]) for e in (enc, plain))
+    assert spread_log > 10 * spread_plain
+    # values unseen in fit, negative included, stay finite and ordered
+    later = enc.transform([[-5.0, -1.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0], [1e9, 1e9, 1.0, 1.0]])
+    assert np.isfinite(later).all()
+    assert np.all(np.diff(later[:, :2], axis=0) > 0)
+
+
+def test_log_skewed_false_is_the_plain_definition():
+    X = np.column_stack([np.arange(100.0) ** 3, np.r_[np.zeros(90), np.arange(1.0, 11.0) * 1e3]])
+    Xt = TabularEncoder(log_skewed=False).fit_transform(X)
+    for k in (0, 1):
+        np.testing.assert_allclose(Xt[:, k], _scaled(X[:, k], X[:, k]), rtol=1e-12, atol=1e-15)
+
+
 def test_missing_value_unseen_in_fit_is_zero_without_indicator():
     X = np.array([[1.0, 5.0], [2.0, 6.0], [3.0, np.nan]])
     enc = TabularEncoder().fit(X)
