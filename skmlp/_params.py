@@ -747,8 +747,17 @@ one network of twice the width (docs/tabular.md measures the choice).""",
 )
 
 
+# what the tabular estimators constrain differently: (constraints, kind)
+_TABULAR_KINDS = {"max_iter": ([_COUNT, StrOptions({"auto"})], "int or 'auto'")}
 # what the tabular estimators document differently
 _TABULAR_DOCS = {
+    "max_iter": """
+Epochs to train (``'lbfgs'``: iterations). ``'auto'`` trains 64 epochs,
+and more on small data, so that every fit sees at least 65,536 training
+rows (64 epochs of 1,024): ``min(256, max(64, ceil(65536 / n)))`` for
+``n`` training rows (after the validation split). A small table's fit
+then costs about what a 1,024-row one does, and its network gets the
+updates it needs (docs/tabular.md measures the choice).""",
     "batch_size": """
 Samples per mini-batch; ``'auto'`` is ``min(256, n_samples)`` (RealMLP-TD's
 256). Ignored by ``'lbfgs'``.""",
@@ -774,6 +783,9 @@ def _tabular(parameters, **defaults) -> tuple:
             p = replace(p, default=value, shown_default=None if value != np.inf else "inf")
         if p.name in _TABULAR_DOCS:
             p = replace(p, doc=_TABULAR_DOCS[p.name])
+        if p.name in _TABULAR_KINDS:
+            constraints, kind = _TABULAR_KINDS[p.name]
+            p = replace(p, constraints=tuple(constraints), kind=kind)
         out.append(p)
     assert not defaults, defaults
     return tuple(out)
@@ -784,7 +796,7 @@ _TABULAR_DEFAULTS = dict(
     solver="adamw",
     alpha=0.0,
     learning_rate="coslog",
-    max_iter=64,
+    max_iter="auto",
     early_stopping=True,
     validation_fraction=0.2,
     beta_2=0.95,

@@ -459,7 +459,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
                     step,
                     p.params,
                     data,
-                    max_iter=self.max_iter,
+                    max_iter=self._epochs(p.data.X.shape[0]),
                     max_fun=self.max_fun,
                     tol=self.tol,
                     reporters=reporters,
@@ -541,7 +541,7 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             patience=self.n_iter_no_change,
             epochs_done=len(state.records),
             # a rising schedule is not judged before its first peak
-            peak_epoch=0 if incremental else self._peak_epoch(),
+            peak_epoch=0 if incremental else self._peak_epoch(data.X.shape[0]),
             learning_rate=self.learning_rate,
             solver=self.solver,
             plateau_factor=self.plateau_factor,
@@ -555,24 +555,29 @@ class _BaseMLP(CallbackSupportMixin, BaseEstimator):
             schedule=schedule,
             stopping=rule,
             batch_size=batch_size,
-            max_iter=self.max_iter,
+            max_iter=self._epochs(data.X.shape[0]),
             shuffle=self.shuffle,
             incremental=incremental,
             validation=validation,
             reporters=reporters,
         )
 
-    def _schedule_settings(self) -> dict:
-        return {name: getattr(self, name) for name in schedules.SETTINGS}
+    def _epochs(self, n_samples: int) -> int:
+        """The epochs (L-BFGS: iterations) a fit on ``n_samples`` training rows plans."""
+        return self.max_iter
 
-    def _peak_epoch(self) -> float:
+    def _schedule_settings(self, n_samples: int) -> dict:
+        settings = {name: getattr(self, name) for name in schedules.SETTINGS}
+        return {**settings, "max_iter": self._epochs(n_samples)}
+
+    def _peak_epoch(self, n_samples: int) -> float:
         """The epoch at which the schedule's rate first peaks (0: it starts there)."""
-        return schedules.peak_epoch(self.learning_rate, self._schedule_settings())
+        return schedules.peak_epoch(self.learning_rate, self._schedule_settings(n_samples))
 
     def _schedule(self, lr_init: float, n_samples: int, batch_size: int, incremental=False):
         """The rate of every step, from ``learning_rate`` and its settings."""
         name = schedules.schedule_name(self.learning_rate, self.solver)
-        settings = self._schedule_settings()
+        settings = self._schedule_settings(n_samples)
         try:
             return schedules.fit_schedule(
                 name, settings, lr_init, n_samples, batch_size, incremental

@@ -8,6 +8,8 @@ scikit-learn glue only: the estimators encode a raw table
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
@@ -36,6 +38,8 @@ __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 # rows the data-dependent initialization looks at (a random subset beyond)
 _INIT_ROWS = 4096
+# max_iter='auto': the fewest training rows a fit sees, and its epoch bounds
+_AUTO_ROWS, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 2**16, 64, 256
 
 
 def _no_partial_fit(est) -> bool:
@@ -144,11 +148,22 @@ class _TabularMLP:
     def _batch_size(self, n: int) -> int:
         return min(256, n) if self.batch_size == "auto" else super()._batch_size(n)
 
+    def _epochs(self, n_samples: int) -> int:
+        if self.max_iter != "auto":
+            return self.max_iter
+        wanted = math.ceil(_AUTO_ROWS / max(n_samples, 1))
+        return min(_AUTO_MAX_EPOCHS, max(_AUTO_MIN_EPOCHS, wanted))
+
+    def _max_subtasks(self, incremental: bool) -> int | None:
+        # 'auto' depends on the training rows, unknown before the data is read
+        return None if self.max_iter == "auto" else super()._max_subtasks(incremental)
+
     def _training_config(self, p, state, data, batch_size, optimizer, validation, incremental):
         config = super()._training_config(
             p, state, data, batch_size, optimizer, validation, incremental
         )
-        anneal = Anneal(p.net.layers, config.step.chain, self.max_iter, len(state.records))
+        epochs = self._epochs(data.X.shape[0])
+        anneal = Anneal(p.net.layers, config.step.chain, epochs, len(state.records))
         config.reporters = [anneal, *config.reporters]
         self._held_out = validation  # for the calibration, once trained
         return config
@@ -226,7 +241,7 @@ class TabularMLPClassifier(_TabularMLP, MLPClassifier):
         learning_rate="coslog",
         learning_rate_init=0.04,
         power_t=0.5,
-        max_iter=64,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=0.0001,
@@ -346,7 +361,7 @@ class TabularMLPRegressor(_TabularMLP, MLPRegressor):
         learning_rate="coslog",
         learning_rate_init=0.2,
         power_t=0.5,
-        max_iter=64,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=0.0001,

@@ -186,7 +186,7 @@ def learning_rate_schedule(estimator, n_samples: int) -> np.ndarray:
     batch_size = est._batch_size(n_samples)
     steps_per_epoch = math.ceil(n_samples / batch_size)
     schedule = est._schedule(float(est.learning_rate_init), n_samples, batch_size)
-    steps = range(est.max_iter * steps_per_epoch)
+    steps = range(est._epochs(n_samples) * steps_per_epoch)
     return np.array([schedule(s, (s // steps_per_epoch) * n_samples) for s in steps])
 
 
