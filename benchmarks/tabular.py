@@ -364,6 +364,8 @@ ABLATIONS: dict[str, dict] = {
     "Adam beta_2=0.999": {"beta_2": 0.999},
     "constant learning rate": {"learning_rate": "constant"},
     "standardize instead of robust scale + smooth clip": {"numeric_scaling": "standard"},
+    "no log of long right tails": {"log_skewed": False},
+    "64 epochs instead of max_iter='auto'": {"max_iter": 64},
     "no label smoothing": {"label_smoothing": 0.0},
     "no dropout": {"dropout": 0.0},
     "no weight decay": {"weight_decay": 0.0},
