@@ -784,6 +784,13 @@ default='from_dtype'
             detail = f"Moved columns: {', '.join(moved)}." if moved else ""
             raise ValueError(f"{exc}{detail}") from None
 
+    def __setstate__(self, state):
+        if "log_skewed" not in state:  # saved before it existed: encoded without it
+            state = {**state, "log_skewed": False}
+            if "numeric_features_" in state:
+                state["log_features_"] = state["numeric_features_"][:0]
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

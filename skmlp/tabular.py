@@ -183,6 +183,11 @@ class _TabularMLP:
     def _calibrate(self, held, progress) -> None:
         """What the validation rows tune once trained (the classifier's temperature)."""
 
+    def __setstate__(self, state):
+        if "log_skewed" not in state:  # saved before it existed: encoded without it
+            state = {**state, "log_skewed": False}
+        super().__setstate__(state)
+
     def _check_fitted_state(self) -> None:
         _check_tabular_state(self)
 

@@ -346,6 +346,27 @@ def test_warm_start_refuses_a_changed_network(binary):
         clf.fit(*binary)
 
 
+def test_a_model_saved_before_log_skewed_loads_and_predicts_as_saved():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.lognormal(2.0, 2.0, 200), rng.normal(size=200)])
+    y = (X[:, 1] > 0).astype(int)
+    clf = _clf(log_skewed=False).fit(X, y)
+    state = dict(clf.__getstate__())  # copies: __getstate__ may return __dict__ itself
+    del state["log_skewed"]  # what the previous version saved
+    enc_state = dict(state["encoder_"].__getstate__())
+    del enc_state["log_skewed"], enc_state["log_features_"]
+    old_encoder = object.__new__(type(clf.encoder_))
+    old_encoder.__dict__.update(enc_state)
+    state["encoder_"] = old_encoder
+    old = object.__new__(type(clf))
+    old.__dict__.update(state)
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params()["log_skewed"] is False
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # the default would have compressed the first column: the loaded model must not
+    assert _clf().fit(X, y).encoder_.log_features_.tolist() == [0]
+
+
 def test_pickle_round_trip_and_tampered_state(binary):
     X, y = binary
     clf = _clf(numeric_embedding="pbld", n_ensemble=2).fit(X, y)
