@@ -64,6 +64,9 @@ LINKS = ("identity", "exp", "softmax", "logistic")
 # kernels' own (loop index, lengths): no constant or temporary may take one
 _GIVEN = {"r", "setting", "eps", "total"}
 _RESERVED = {*_GIVEN, "i", "n", "size"}
+# The parametric activation's kernels inline an activation's lines beside
+# names of their own, which all start with this.
+RESERVED_PREFIX = "pa_"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ class CompiledForm:
         """Whether the form is ``out = z`` (nothing to do in place)."""
         return tuple(line.replace(" ", "") for line in self.lines) == ("out=z",)
 
+    def calls(self) -> bool:
+        """Whether the lines call a function (a math helper: one scalar
+        libm call per element, where numpy's SIMD functions are faster)."""
+        return any(re.search(r"\w\s*\(", line) for line in self.lines)
+
 
 def cython(
     *lines: str, arrays: tuple[str, ...] = (), scalars: tuple[str, ...] = (), **constants
@@ -169,7 +177,7 @@ def _check(kind: str, form: CompiledForm | None, name: str) -> None:
         return
     elements = form.elements(kind)
     for scalar in [c for c, _ in form.constants] + form.temporaries(kind) + list(form.scalars):
-        if scalar in _RESERVED or scalar in elements:
+        if scalar in _RESERVED or scalar in elements or scalar.startswith(RESERVED_PREFIX):
             raise ValueError(f"{name}: its {kind} form may not name a scalar {scalar!r}")
 
 

@@ -5,7 +5,9 @@ skmlp trains with compiled kernels (:mod:`skmlp._kernels`, Cython, built by
 otherwise; the numpy engine is the reference every kernel is tested
 against. ``SKMLP_ENGINE=numpy`` in the environment at import forces the
 numpy engine. The compiled path covers the stochastic solvers on dense
-input; sparse input, L-BFGS and prediction run on numpy either way.
+input; sparse input, L-BFGS and prediction run on numpy either way, but for
+the element-wise kernels of the tabular layers (the parametric activation's,
+:func:`elementwise_kernels`), which serve every pass through those layers.
 
 :class:`CompiledStep` holds a fit's flat buffers and calls the one-batch
 kernel, checking its arrays once per fit (dtype, contiguity), never per
@@ -55,10 +57,18 @@ ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 LOSS_CODES = {name: code for code, name in enumerate(LOSSES)}
 
 
+# kernels the Python side calls unguarded: a build without one of them was
+# made from an older template
+KERNEL_FUNCTIONS = ("loss_and_grad", "parametric_forward", "parametric_backward")
+
+
 def _built_from_these_registries(kernels) -> bool:
-    """Whether ``kernels`` were generated from the registries as they are."""
+    """Whether ``kernels`` were generated from the registries as they are,
+    and from a template that has every kernel of ``KERNEL_FUNCTIONS``."""
     names = (getattr(kernels, "ACTIVATIONS", None), getattr(kernels, "LOSSES", None))
-    return names == (tuple(ACTIVATIONS), tuple(LOSSES))
+    if names != (tuple(ACTIVATIONS), tuple(LOSSES)):
+        return False
+    return all(hasattr(kernels, name) for name in KERNEL_FUNCTIONS)
 
 
 _STALE = _kernels is not None and not _built_from_these_registries(_kernels)
@@ -70,6 +80,7 @@ _engine = {
     "name": "compiled" if _kernels is not None and not _FORCED_NUMPY else "numpy",
     "everywhere": False,  # tests: the compiled step for every activation and size
     "epochs": True,  # whole epochs in the epoch kernel where it covers them
+    "elementwise": True,  # the element-wise layers' kernels (elementwise_kernels)
 }
 _warned = []
 
@@ -117,6 +128,19 @@ def compiled_epochs(enabled: bool):
         _engine["epochs"] = before
 
 
+@contextlib.contextmanager
+def compiled_elementwise(enabled: bool):
+    """Run the element-wise layers' kernels (:func:`elementwise_kernels`)
+    on the compiled engine (the default), or their numpy lines, inside the
+    block, the rest of the engine unchanged: the benchmark compares the two."""
+    before = _engine["elementwise"]
+    _engine["elementwise"] = bool(enabled)
+    try:
+        yield
+    finally:
+        _engine["elementwise"] = before
+
+
 def warn_if_missing() -> None:
     """Warn once per process when the kernels were not built (and the numpy
     engine was not asked for)."""
@@ -124,9 +148,10 @@ def warn_if_missing() -> None:
         _warned.append(True)
         warn(
             (
-                "skmlp's compiled kernels were built from other activations or losses "
-                "than these (a stale build); training uses the slower numpy engine. "
-                "Rebuild them (python setup.py build_ext --inplace, or reinstall), "
+                "skmlp's compiled kernels were built from other activations, losses "
+                "or kernels than these (a stale build); training uses the slower "
+                "numpy engine. Rebuild them (python setup.py build_ext --inplace, or "
+                "reinstall), "
                 "or set SKMLP_ENGINE=numpy to silence this."
             )
             if _STALE
@@ -143,6 +168,29 @@ def kernels_for(X):
     """The kernel module if the compiled engine trains on ``X``, else None."""
     if _engine["name"] != "compiled" or not isinstance(X, np.ndarray):
         return None
+    return _kernels
+
+
+def elementwise_kernels(*arrays):
+    """The kernel module if the compiled engine runs a layer's element-wise
+    kernel (as ``parametric_forward``) on ``arrays``, else None: every array
+    given (None is skipped) dense, C-contiguous, writable (the kernels take
+    no read-only array), float32 or float64, and of the first one's dtype.
+    ``engine('numpy')`` turns them off with the rest, and
+    ``compiled_elementwise(False)`` alone."""
+    if _engine["name"] != "compiled" or not _engine["elementwise"]:
+        return None
+    dtype = arrays[0].dtype
+    if dtype != np.float32 and dtype != np.float64:
+        return None
+    for a in arrays:
+        if a is not None and not (
+            isinstance(a, np.ndarray)
+            and a.dtype == dtype
+            and a.flags.c_contiguous
+            and a.flags.writeable
+        ):
+            return None
     return _kernels
 
 

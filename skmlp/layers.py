@@ -40,6 +40,11 @@ The input ``a`` may be a scipy sparse matrix for the first layer; this
 module uses numpy only and tells the two apart by ``isinstance(a,
 np.ndarray)``.
 
+:class:`ParametricActivation` runs its arithmetic around ``f`` in compiled
+kernels where they are built and the compiled engine is active
+(:func:`skmlp.compiled.elementwise_kernels`); its numpy lines stay beside
+them as the reference and the fallback.
+
 Adding a layer kind is one class here, its entry in :data:`LAYERS` and its
 case in ``tests/test_layers.py``, which checks its gradients against
 central differences.
@@ -53,6 +58,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import compiled
 from .activations import ACTIVATIONS, Activation
 from .initializers import INITIALIZERS
 
@@ -557,30 +563,44 @@ class ParametricActivation(Layer):
         (alpha,) = params
         f, out, _, work, _, dropped, mask = plan
         x = _dense(a)
+        if dropped is None or not training:
+            dropped = mask = None
         self.activation.forward(x, f, work)
-        np.subtract(f, x, out=out)
-        out *= alpha
-        out += x
-        if dropped is not None and training:
-            np.multiply(out, mask, out=dropped)
-            return dropped
-        return out
+        # the compiled kernel: the numpy lines below in one pass each
+        kernels = compiled.elementwise_kernels(x, f, alpha, out, mask, dropped)
+        if kernels is not None:
+            kernels.parametric_forward(x, f, alpha, out, mask, dropped)
+        else:
+            np.subtract(f, x, out=out)
+            out *= alpha
+            out += x
+            if dropped is not None:
+                np.multiply(out, mask, out=dropped)
+        return out if dropped is None else dropped
 
     def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
         (alpha,), (alpha_grad,) = params, grads
         f, _, delta, work, scratch, _, mask = plan
         x = _dense(a)
-        if mask is not None:
-            delta *= mask
-        np.subtract(f, x, out=work)
-        work *= delta
-        np.add.reduce(work, axis=0, out=alpha_grad)
-        if d_in is None:
-            return
-        # d_in = delta (1 - alpha) + delta alpha f'(x)
-        np.multiply(delta, alpha, out=d_in)
-        delta -= d_in
-        np.copyto(scratch, x)
+        # d_in = delta (1 - alpha) + delta alpha f'(x); the compiled kernel
+        # does the numpy lines below in one pass (f' too, where it can)
+        kernels = compiled.elementwise_kernels(x, f, delta, alpha, alpha_grad, mask, d_in, scratch)
+        if kernels is not None:
+            code = compiled.ACTIVATION_CODES[self.activation.name]
+            args = (x, f, delta, alpha, alpha_grad, mask, d_in, scratch)
+            if kernels.parametric_backward(code, *args):
+                return
+        else:
+            if mask is not None:
+                delta *= mask
+            np.subtract(f, x, out=work)
+            work *= delta
+            np.add.reduce(work, axis=0, out=alpha_grad)
+            if d_in is None:
+                return
+            np.multiply(delta, alpha, out=d_in)
+            delta -= d_in
+            np.copyto(scratch, x)
         self.activation.derivative(scratch, f, d_in, work)
         d_in += delta
 

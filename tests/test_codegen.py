@@ -68,6 +68,29 @@ def test_a_new_activation_is_one_registry_entry(tmp_path):
     assert f'"{list(ACTIVATIONS)[-1]}", "swish", )' in source  # appended last
 
 
+def test_the_parametric_kernel_applies_the_derivatives_that_call_nothing(tmp_path):
+    # f' inline in the parametric activation's backward kernel where its form
+    # is arithmetic only; where it calls a math helper numpy's f' runs
+    plain = dataclasses.replace(
+        ACTIVATIONS["relu"],
+        name="plain",
+        c_derivative=_codegen.cython("delta *= a + half", half=0.5),
+    )
+    calls = dataclasses.replace(
+        plain, name="calls", c_derivative=_codegen.cython("delta *= _exp(a)")
+    )
+    source = _render(tmp_path, {**ACTIVATIONS, "plain": plain, "calls": calls})
+    finish = _function(source, "_finish_plain")
+    assert "delta *= a + half" in finish  # the form's names are scalars there
+    assert "pa_d_in[i] = delta + (pa_delta[i] - pa_t)" in finish
+    assert "_finish_calls" not in source
+    names = re.search(r"^PARAMETRIC_DERIVATIVES = \((.*)\)$", source, re.M).group(1)
+    expected = [
+        n for n, a in ACTIVATIONS.items() if a.c_derivative is None or not a.c_derivative.calls()
+    ]
+    assert [n.strip(' "') for n in names.split(",") if n.strip()] == [*expected, "plain"]
+
+
 def test_a_new_loss_is_one_registry_entry(tmp_path):
     log_cosh = dataclasses.replace(
         LOSSES["squared_error"],
@@ -105,7 +128,7 @@ def test_a_derivative_that_reads_z_must_keep_it(tmp_path):
         _render(tmp_path, {**ACTIVATIONS, "relu": bad})
 
 
-@pytest.mark.parametrize("scalar", ["i", "size", "total", "z"])
+@pytest.mark.parametrize("scalar", ["i", "size", "total", "z", "pa_t"])
 def test_a_form_may_not_shadow_the_kernels_names(tmp_path, scalar):
     bad = dataclasses.replace(
         ACTIVATIONS["relu"], c_forward=_codegen.cython(f"out = z * {scalar}", **{scalar: 2.0})
