@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 from sklearn.datasets import make_classification, make_regression
 
+# the skmlp of this checkout, not one installed in the environment
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import skmlp
 from skmlp import compiled
 
