@@ -753,10 +753,10 @@ _TABULAR_KINDS = {"max_iter": ([_COUNT, StrOptions({"auto"})], "int or 'auto'")}
 _TABULAR_DOCS = {
     "max_iter": """
 Epochs to train (``'lbfgs'``: iterations). ``'auto'`` trains 64 epochs,
-and more on small data, so that every fit sees at least 65,536 training
-rows (64 epochs of 1,024): ``min(256, max(64, ceil(65536 / n)))`` for
+and up to 128 on small data, so that a fit sees about 65,536 training
+rows (64 epochs of 1,024): ``min(128, max(64, ceil(65536 / n)))`` for
 ``n`` training rows (after the validation split). A small table's fit
-then costs about what a 1,024-row one does, and its network gets the
+then costs at most what a 1,024-row one does, and its network gets the
 updates it needs (docs/tabular.md measures the choice).""",
     "batch_size": """
 Samples per mini-batch; ``'auto'`` is ``min(256, n_samples)`` (RealMLP-TD's
