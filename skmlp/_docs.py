@@ -242,7 +242,7 @@ _TABULAR_REFERENCES = """\
 
 TABULAR_CLASSIFIER_DOC = f"""MLP classifier for raw tabular data, strong by default.
 
-{_TABULAR_SUMMARY} Label smoothing (0.1) trains it; a temperature fitted
+{_TABULAR_SUMMARY} Label smoothing (0.05) trains it; a temperature fitted
     on the validation split then calibrates ``predict_proba``.
 
     Parameters

@@ -819,7 +819,7 @@ TABULAR_CLASSIFIER = (
         **_TABULAR_DEFAULTS,
         activation="selu",
         learning_rate_init=0.04,
-        label_smoothing=0.1,
+        label_smoothing=0.05,
     ),
     *_TABULAR_OWN,
 )

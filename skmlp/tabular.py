@@ -280,7 +280,7 @@ class TabularMLPClassifier(_TabularMLP, MLPClassifier):
         max_grad_norm=None,
         plateau_factor=5.0,
         class_weight=None,
-        label_smoothing=0.1,
+        label_smoothing=0.05,
         numeric_embedding="pbld",
         numeric_scaling="robust_smooth_clip",
         log_skewed=True,
