@@ -38,7 +38,7 @@ __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 # rows the data-dependent initialization looks at (a random subset beyond)
 _INIT_ROWS = 4096
-# max_iter='auto': the fewest training rows a fit sees, and its epoch bounds
+# max_iter='auto': the training rows a fit aims to see, and its epoch bounds
 _AUTO_ROWS, _AUTO_MIN_EPOCHS, _AUTO_MAX_EPOCHS = 2**16, 64, 128
 
 
