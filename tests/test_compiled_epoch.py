@@ -11,6 +11,7 @@ Everywhere else the loop must run.
 import math
 import signal
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -294,17 +295,18 @@ class _InterruptInKernel:
         self.calls += 1
         if self.calls < self.at:
             return self.kernel.run(*args)
-        started = threading.Event()
+        losses, done = args[3], threading.Event()
+        losses[:] = np.nan
 
-        def interrupt():  # as the main thread lets go of the GIL: in the kernel
-            started.wait()
+        def interrupt():
+            # once the kernel has finished its first batch it is inside the
+            # epoch, with many batches to go: the signal lands there
+            while np.isnan(losses[0]) and not done.is_set():
+                time.sleep(1e-4)
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
         thread = threading.Thread(target=interrupt)
         thread.start()
-        started.set()
-        losses = args[3]
-        losses[:] = np.nan
         try:
             return self.kernel.run(*args)
         except KeyboardInterrupt:
@@ -313,6 +315,7 @@ class _InterruptInKernel:
             self.interrupted = bool(np.isnan(losses[-1]))
             raise
         finally:
+            done.set()
             thread.join()
 
 
