@@ -120,12 +120,8 @@ def compiled_epochs(enabled: bool):
     """Run whole epochs in the epoch kernel where it covers them (the
     default), or every batch from Python, inside the block: the benchmark
     and the tests compare the two (:class:`CompiledEpoch`)."""
-    before = _engine["epochs"]
-    _engine["epochs"] = bool(enabled)
-    try:
+    with _switched("epochs", enabled):
         yield
-    finally:
-        _engine["epochs"] = before
 
 
 @contextlib.contextmanager
@@ -133,12 +129,19 @@ def compiled_elementwise(enabled: bool):
     """Run the element-wise layers' kernels (:func:`elementwise_kernels`)
     on the compiled engine (the default), or their numpy lines, inside the
     block, the rest of the engine unchanged: the benchmark compares the two."""
-    before = _engine["elementwise"]
-    _engine["elementwise"] = bool(enabled)
+    with _switched("elementwise", enabled):
+        yield
+
+
+@contextlib.contextmanager
+def _switched(switch: str, enabled: bool):
+    """The engine's on/off ``switch`` set to ``enabled`` inside the block."""
+    before = _engine[switch]
+    _engine[switch] = bool(enabled)
     try:
         yield
     finally:
-        _engine["elementwise"] = before
+        _engine[switch] = before
 
 
 def warn_if_missing() -> None:
@@ -151,8 +154,7 @@ def warn_if_missing() -> None:
                 "skmlp's compiled kernels were built from other activations, losses "
                 "or kernels than these (a stale build); training uses the slower "
                 "numpy engine. Rebuild them (python setup.py build_ext --inplace, or "
-                "reinstall), "
-                "or set SKMLP_ENGINE=numpy to silence this."
+                "reinstall), or set SKMLP_ENGINE=numpy to silence this."
             )
             if _STALE
             else (
