@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._math import draw_dropout_mask
 from ._warn import warn
 from .activations import ACTIVATIONS
 from .losses import LOSSES
@@ -243,10 +244,7 @@ class CompiledStep:
         """The numpy engine's draws (same order, same stream), into flat buffers."""
         for view, rate in zip(self._mask_views, self.net.dropout):
             if view is not None:
-                rows = view[:m]
-                rng.random(out=rows, dtype=rows.dtype)
-                np.greater_equal(rows, rate, out=rows)
-                rows *= 1.0 / (1.0 - rate)
+                draw_dropout_mask(view[:m], rate, rng)
 
     def loss_and_grad(self, X, Y, sample_weight, alpha: float, l1_ratio: float) -> float:
         ws = self.ws

@@ -23,6 +23,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from ._math import draw_dropout_mask
 from .activations import ACTIVATIONS
 from .layers import Dense, Layer, dense_layers
 from .losses import LOSSES, Loss
@@ -361,16 +362,13 @@ class Network:
         """Draw the dropout masks of the next ``m``-row batch (training only).
 
         A mask holds 0 for a dropped unit and ``1 / (1 - rate)`` for a kept
-        one (inverted dropout), so activations keep their expected value and
-        prediction needs no rescaling.
+        one (inverted dropout, the rate to 1/65536: see
+        :func:`skmlp._math.draw_dropout_mask`), so activations keep their
+        expected value and prediction needs no rescaling.
         """
         for mask, layer in zip(ws.masks, self.layers):
             if mask is not None:
-                rate = layer.dropout
-                rows = mask[:m]
-                rng.random(out=rows, dtype=rows.dtype)
-                np.greater_equal(rows, rate, out=rows)
-                rows *= 1.0 / (1.0 - rate)
+                draw_dropout_mask(mask[:m], layer.dropout, rng)
 
     # numerics -----------------------------------------------------------
     def forward(self, ws: Workspace, X, training: bool = False) -> np.ndarray:

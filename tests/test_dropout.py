@@ -21,6 +21,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skmlp import MLPClassifier, MLPRegressor
+from skmlp._math import draw_dropout_mask, dropout_scale
 from skmlp.network import Network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -39,7 +40,11 @@ def test_dropout_masks_drop_the_given_fraction_and_rescale_the_rest():
         if mask is None:
             continue
         drawn = mask[:m]
-        assert set(np.unique(drawn)) == {0.0, 1.0 / (1.0 - rate)}
+        # two values: 0 and the kept units' scale, 1 / (1 - rate) for the
+        # rate applied, which is the given one to 1/65536
+        dropped_value, kept_value = np.unique(drawn)
+        assert dropped_value == 0.0
+        assert kept_value == pytest.approx(1.0 / (1.0 - rate), rel=1e-4)
         dropped = np.mean(drawn == 0.0)
         sigma = math.sqrt(rate * (1 - rate) / drawn.size)
         assert abs(dropped - rate) < 5 * sigma
@@ -173,3 +178,21 @@ def test_elastic_net_keeps_sample_weight_equivalence(est_cls):
     # divided by the weight sum, which equals the number of repeated rows
     est = est_cls(l1_ratio=0.5, alpha=0.1, max_iter=100, random_state=0)
     check_sample_weight_equivalence_on_dense_data(est_cls.__name__, est)
+
+
+def test_dropout_masks_are_unbiased_and_the_same_in_either_dtype():
+    """The scale is one over the kept fraction actually applied, so a mask's
+    expectation is 1 exactly, not to the rate's rounding; and a seed draws
+    the same units in float32 and float64."""
+    masks = {}
+    for dtype in (np.float32, np.float64):
+        masks[dtype] = np.empty((500, 333), dtype=dtype)  # not a multiple of 4 values
+        draw_dropout_mask(masks[dtype], 0.15, np.random.default_rng(3))
+    np.testing.assert_array_equal(masks[np.float32] == 0, masks[np.float64] == 0)
+    threshold, scale = dropout_scale(0.15)
+    assert abs(threshold / 65536 - 0.15) <= 0.5 / 65536
+    assert scale * (65536 - threshold) == 65536  # (1 - applied rate) * scale == 1
+    assert set(np.unique(masks[np.float64])) == {0.0, scale}
+    # the extremes: a tiny rate drops nothing, one just below 1 keeps some units
+    assert dropout_scale(1e-9) == (0, 1.0)
+    assert dropout_scale(1.0 - 1e-9)[0] == 65535
