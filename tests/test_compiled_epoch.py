@@ -9,9 +9,6 @@ Everywhere else the loop must run.
 """
 
 import math
-import signal
-import threading
-import time
 import warnings
 
 import numpy as np
@@ -281,12 +278,15 @@ def test_fits_are_the_loops_fits(data, estimator):
 
 
 class _InterruptInKernel:
-    """Stands in for a fit's epoch kernel: from the ``at``-th epoch on, a
-    second thread sends SIGINT while the kernel runs (it takes the GIL
-    between batches only to check for signals)."""
+    """Stands in for a fit's epoch kernel: in its ``at``-th call the kernel
+    itself raises SIGINT in this thread after batch ``batch`` (its
+    ``signal_after``, tests' fault injection), where it takes the GIL
+    between batches to check for signals: a real signal through Python's
+    handler, at a chosen batch rather than a time."""
 
-    def __init__(self, kernel, at):
-        self.kernel, self.at, self.calls, self.interrupted = kernel, at, 0, False
+    def __init__(self, kernel, at, batch):
+        self.kernel, self.at, self.batch, self.calls = kernel, at, batch, 0
+        self.losses = None
 
     def __getattr__(self, name):  # set_links, bind
         return getattr(self.kernel, name)
@@ -295,39 +295,20 @@ class _InterruptInKernel:
         self.calls += 1
         if self.calls < self.at:
             return self.kernel.run(*args)
-        losses, done = args[3], threading.Event()
-        losses[:] = np.nan
-
-        def interrupt():
-            # once the kernel has finished its first batch it is inside the
-            # epoch, with many batches to go: the signal lands there
-            while np.isnan(losses[0]) and not done.is_set():
-                time.sleep(1e-4)
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-
-        thread = threading.Thread(target=interrupt)
-        thread.start()
-        try:
-            return self.kernel.run(*args)
-        except KeyboardInterrupt:
-            # raised by the kernel itself, between two batches: it left the
-            # last batches undone (not after it returned)
-            self.interrupted = bool(np.isnan(losses[-1]))
-            raise
-        finally:
-            done.set()
-            thread.join()
+        self.losses = args[3]
+        self.losses[:] = np.nan
+        return self.kernel.run(*args, signal_after=self.batch)
 
 
-def _fit_interrupted_in_epoch_2(X, y, params):
-    """A fit whose second epoch's kernel call is sent SIGINT; the estimator
-    and that call's stand-in."""
+def _fit_interrupted_in_epoch_2(X, y, params, batch):
+    """A fit whose second epoch's kernel call is interrupted after ``batch``;
+    the estimator and that call's stand-in."""
     build = compiled.CompiledEpoch.build
     kernels = []
 
     def interrupted(fast, step, batches):
         epoch = build(fast, step, batches)
-        epoch.kernel = _InterruptInKernel(epoch.kernel, at=2)
+        epoch.kernel = _InterruptInKernel(epoch.kernel, at=2, batch=batch)
         kernels.append(epoch.kernel)
         return epoch
 
@@ -342,18 +323,15 @@ def _fit_interrupted_in_epoch_2(X, y, params):
     return est, kernels[0]
 
 
-@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
-def test_an_interrupt_during_the_epoch_kernel_keeps_the_whole_epochs_before(data):
+@pytest.mark.parametrize("batch", [0, 7])
+def test_an_interrupt_during_the_epoch_kernel_keeps_the_whole_epochs_before(data, batch):
     X, y = data
-    X = np.repeat(X, 1000, axis=0)  # an epoch of many short batches: the signal lands in it
-    y = np.repeat(y, 1000)
     params = dict(hidden_layer_sizes=(8,), batch_size=2, random_state=0, shuffle=False)
-    for _ in range(5):  # on a busy machine the signalling thread may wake too late
-        est, kernel = _fit_interrupted_in_epoch_2(X, y, params)
-        if kernel.interrupted:
-            break
-    assert kernel.interrupted  # raised by the kernel itself, between two batches
-    assert est.n_iter_ == 1  # the first epoch, whole
+    est, kernel = _fit_interrupted_in_epoch_2(X, y, params, batch)
+    # the kernel stopped right after the chosen batch: the later ones never ran
+    assert np.isfinite(kernel.losses[: batch + 1]).all()
+    assert np.isnan(kernel.losses[batch + 1 :]).all()
+    assert est.n_iter_ == 1  # the first epoch, whole; the second's batches discarded
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = MLPClassifier(max_iter=1, **params).fit(X, y)
