@@ -301,7 +301,7 @@ class _InterruptInKernel:
         return self.kernel.run(*args, signal_after=self.batch)
 
 
-def _fit_interrupted_in_epoch_2(X, y, params, batch):
+def _fit_interrupted_in_epoch_2(X, y, params, batch, context=""):
     """A fit whose second epoch's kernel call is interrupted after ``batch``;
     the estimator and that call's stand-in."""
     build = compiled.CompiledEpoch.build
@@ -320,7 +320,7 @@ def _fit_interrupted_in_epoch_2(X, y, params, batch):
             est = MLPClassifier(max_iter=3, **params).fit(X, y)
     finally:
         compiled.CompiledEpoch.build = build
-    assert kernels[0].calls == 2  # the interrupt ended the second epoch
+    assert kernels[0].calls == 2, context  # the interrupt ended the second epoch
     return est, kernels[0]
 
 
@@ -333,7 +333,8 @@ def python_sigint():
     unblocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        yield
+        # what it found, for a failure's message
+        yield f"SIGINT before: handler {handler!r}, blocked {signal.SIGINT in unblocked}"
     finally:
         signal.signal(signal.SIGINT, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
@@ -346,7 +347,7 @@ def test_an_interrupt_during_the_epoch_kernel_keeps_the_whole_epochs_before(
 ):
     X, y = data
     params = dict(hidden_layer_sizes=(8,), batch_size=2, random_state=0, shuffle=False)
-    est, kernel = _fit_interrupted_in_epoch_2(X, y, params, batch)
+    est, kernel = _fit_interrupted_in_epoch_2(X, y, params, batch, python_sigint)
     # the kernel stopped right after the chosen batch: the later ones never ran
     assert np.isfinite(kernel.losses[: batch + 1]).all()
     assert np.isnan(kernel.losses[batch + 1 :]).all()
