@@ -206,3 +206,28 @@ def test_tabular_convergence_warnings_are_counted_not_raised(tabular):
     records, _ = tabular.run(["breast_cancer"], {"one epoch": one_epoch}, **QUICK)
     assert all(r["error"] is None and r["convergence_warnings"] == 1 for r in records)
     assert tabular.summarize(records)["convergence_warnings"].sum() == 2
+
+
+def test_tabular_params_reach_the_tabular_contender(tabular, capsys):
+    quick = ["--datasets", "breast_cancer", "--folds", "2", "--max-rows", "200"]
+    params = ["n_ensemble=1", "max_iter=5", "hidden_layer_sizes=(8,)"]
+    args = tabular.parse_args([*quick, "--contenders", "tabular", "--tabular-params", *params])
+    assert args.tabular_params == [("n_ensemble", 1), ("max_iter", 5), ("hidden_layer_sizes", (8,))]
+    out = tabular.measure(args, {"benchmark"})
+    assert all(r["error"] is None for r in out["benchmark"]["records"])
+    tabular.report(out, {"benchmark"})
+    title = "tabular with n_ensemble=1, max_iter=5, hidden_layer_sizes=(8,), the others at defaults"
+    assert title in capsys.readouterr().out
+    # a parameter the estimator does not have stops the run before any fit, by name
+    args = tabular.parse_args(
+        [*quick, "--contenders", "tabular", "--tabular-params", *params, "no_such_parameter=3"]
+    )
+    with pytest.raises(ValueError, match="no_such_parameter"):
+        tabular.measure(args, {"benchmark"})
+    assert "fold" not in capsys.readouterr().err
+
+
+def test_tabular_params_must_be_name_value_pairs(tabular):
+    for bad in ("n_ensemble", "=2", "2x=1"):
+        with pytest.raises(SystemExit):
+            tabular.parse_args(["--tabular-params", bad])
