@@ -53,6 +53,10 @@ __all__ = ["CompiledForm", "cython", "namespace", "render"]
 KINDS = {
     "forward": (("z", "out"), "floating"),
     "derivative": (("z", "a", "delta"), "floating"),
+    # an activation's forward and derivative over ``s``, the value of the
+    # transcendental function its ``keep`` stored (plain arithmetic)
+    "kept_forward": (("z", "s", "out"), "floating"),
+    "kept_derivative": (("z", "a", "s", "delta"), "floating"),
     "value": (("y", "pred"), "double"),
     "gradient": (("delta", "pred"), "floating"),
     # an optimizer's step; its state vectors are the form's own ``arrays``
@@ -195,6 +199,18 @@ def namespace(activations: dict, losses: dict, optimizers: dict | None = None) -
         _check("derivative", a.c_derivative, e.name)
         if a.c_derivative is not None and a.c_derivative.reads("z") and not a.needs_input:
             raise ValueError(f"{e.name}: its derivative reads z, so it needs_input=True")
+        _check("kept_forward", a.c_kept_forward, e.name)
+        _check("kept_derivative", a.c_kept_derivative, e.name)
+        if (a.keep is None) != (a.c_kept_forward is None) or (
+            a.keep is None and a.c_kept_derivative is not None
+        ):
+            raise ValueError(f"{e.name}: keep and its kept forms go together")
+        for form in (a.c_kept_forward, a.c_kept_derivative):
+            if form is not None and form.calls():
+                raise ValueError(f"{e.name}: a kept form is plain arithmetic over s, no calls")
+        if a.c_kept_derivative is None and a.keep is not None and a.c_derivative is not None:
+            if a.c_derivative.calls():
+                raise ValueError(f"{e.name}: its derivative calls, so it needs a kept form")
     for e in loss_entries:
         loss = e.entry
         if not e.name.isidentifier():

@@ -56,6 +56,15 @@ class Activation:
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
     c_forward: CompiledForm | None = None
     c_derivative: CompiledForm | None = None  # None: f' = 1
+    # the compiled kernels' split of f into numpy's SIMD pass of its one
+    # transcendental function, ``keep(z, s)``, and plain arithmetic over that
+    # ``s`` (``c_kept_forward``, and ``c_kept_derivative`` where f' calls
+    # one too), fused into the kernels of the parametric activation
+    # (skmlp.layers.ParametricActivation); both must give the numpy pair's
+    # numbers exactly
+    keep: Callable[[np.ndarray, np.ndarray], None] | None = None
+    c_kept_forward: CompiledForm | None = None
+    c_kept_derivative: CompiledForm | None = None
     # onnx(graph, z, name) -> the output's name; see skmlp.onnx._Graph
     onnx: Callable | None = None
     needs_input: bool = False
@@ -189,9 +198,13 @@ def _softplus_derivative(z, a, delta, work):
 _SELU_NEGATIVE = SELU_SCALE * SELU_ALPHA
 
 
+def _selu_keep(z, s):
+    np.minimum(z, 0.0, out=s)
+    np.expm1(s, out=s)
+
+
 def _selu(z, out, work):
-    np.minimum(z, 0.0, out=work)
-    np.expm1(work, out=work)
+    _selu_keep(z, work)
     work *= _SELU_NEGATIVE
     np.maximum(z, 0.0, out=out)
     out *= SELU_SCALE
@@ -218,13 +231,17 @@ def _selu_derivative(z, a, delta, work):
 # float32 and float64 alike, and q^2 cannot overflow. The second term is
 # carried in z, so z and work are the only scratch buffers.
 def _mish(z, out, work):
-    np.minimum(z, _MISH_CLIP, out=work)
-    np.exp(work, out=work)  # e
+    _mish_keep(z, work)  # e
     np.add(work, 2.0, out=out)
     work *= out  # n
     np.add(work, 2.0, out=out)
     work /= out  # t
     np.multiply(z, work, out=out)
+
+
+def _mish_keep(z, s):
+    np.minimum(z, _MISH_CLIP, out=s)
+    np.exp(s, out=s)
 
 
 def _mish_derivative(z, a, delta, work):
@@ -458,6 +475,14 @@ ACTIVATIONS: dict[str, Activation] = {
             c_derivative=cython(
                 "delta *= scale if a > 0 else a + sa", scale=SELU_SCALE, sa=_SELU_NEGATIVE
             ),
+            keep=_selu_keep,
+            # numpy's order: max(z, 0) scale + s sa, NaN passed on as np.maximum does
+            c_kept_forward=cython(
+                "out = (zero if z < zero else z) * scale + s * sa",
+                scale=SELU_SCALE,
+                sa=_SELU_NEGATIVE,
+                zero=0.0,
+            ),
             onnx=_onnx_op("Selu", _selu_onnx, alpha=SELU_ALPHA, gamma=SELU_SCALE),
             bound_slope=2.0,
         ),
@@ -483,6 +508,26 @@ ACTIVATIONS: dict[str, Activation] = {
                 "w = 1 / (u2 * u2 + 1)",
                 "delta = d * w + s * w * w",
                 clip=_MISH_CLIP,
+            ),
+            keep=_mish_keep,
+            # the numpy functions' operations in their order, e = s given; the
+            # constants are named, so that they have the kernel's precision (a
+            # literal would be a double in C, and the float32 kernel's
+            # arithmetic with it double too)
+            c_kept_forward=cython("nn = s * (s + two)", "out = z * (nn / (nn + two))", two=2.0),
+            c_kept_derivative=cython(
+                "v = clip if z > clip else z",
+                "d = delta * s",
+                "u = s + one",
+                "q = v * d * u * four",
+                "p = u + one",
+                "d = d * p",
+                "u2 = p - one",
+                "w = one / (u2 * u2 + one)",
+                "delta = d * w + q * w * w",
+                clip=_MISH_CLIP,
+                one=1.0,
+                four=4.0,
             ),
             onnx=_mish_onnx,
             needs_input=True,

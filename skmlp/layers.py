@@ -546,31 +546,47 @@ class ParametricActivation(Layer):
         buffers = {"f": np.empty(shape, dtype=dtype)}  # f(x), which f' may need
         if training:  # a copy of x the derivative may overwrite
             buffers["scratch"] = np.empty(shape, dtype=dtype)
+        if self.activation.keep is not None:  # what the kernels compute f (and f') from
+            buffers["kept"] = np.empty(shape, dtype=dtype)
         return {**buffers, **_dropout_buffers(self, batch_size, dtype, training)}
 
     def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
-        """``(f, out, delta, work, scratch, dropped, mask)``; the last three
-        None where there are none."""
+        """``(f, out, delta, work, scratch, dropped, mask, kept)``; the last
+        four None where there are none."""
         work = work[: m * self.n_out].reshape(m, self.n_out)
         names = ("f", "out", "delta")
         return (
             *(_rows(buffers, name, m) for name in names),
             work,
-            *(_rows(buffers, name, m) for name in ("scratch", "dropped", "mask")),
+            *(_rows(buffers, name, m) for name in ("scratch", "dropped", "mask", "kept")),
         )
+
+    def _kept(self, kernels, kept):
+        """``kept`` if the kernels compute f from the values the activation
+        keeps, else None."""
+        if kernels is None or kept is None:
+            return None
+        return kept if self.activation.name in kernels.PARAMETRIC_KEPT else None
 
     def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
         (alpha,) = params
-        f, out, _, work, _, dropped, mask = plan
+        f, out, _, work, _, dropped, mask, kept = plan
         x = _dense(a)
         if dropped is None or not training:
             dropped = mask = None
-        self.activation.forward(x, f, work)
-        # the compiled kernel: the numpy lines below in one pass each
-        kernels = compiled.elementwise_kernels(x, f, alpha, out, mask, dropped)
-        if kernels is not None:
+        # the compiled kernel: the numpy lines below in one pass each (and
+        # f too, from the values the activation keeps, where it keeps some)
+        kernels = compiled.elementwise_kernels(x, f, alpha, out, mask, dropped, kept)
+        kept = self._kept(kernels, kept)
+        if kept is not None:
+            self.activation.keep(x, kept)
+            code = compiled.ACTIVATION_CODES[self.activation.name]
+            kernels.parametric_forward(x, f, alpha, out, mask, dropped, code, kept)
+        elif kernels is not None:
+            self.activation.forward(x, f, work)
             kernels.parametric_forward(x, f, alpha, out, mask, dropped)
         else:
+            self.activation.forward(x, f, work)
             np.subtract(f, x, out=out)
             out *= alpha
             out += x
@@ -580,14 +596,16 @@ class ParametricActivation(Layer):
 
     def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
         (alpha,), (alpha_grad,) = params, grads
-        f, _, delta, work, scratch, _, mask = plan
+        f, _, delta, work, scratch, _, mask, kept = plan
         x = _dense(a)
         # d_in = delta (1 - alpha) + delta alpha f'(x); the compiled kernel
-        # does the numpy lines below in one pass (f' too, where it can)
-        kernels = compiled.elementwise_kernels(x, f, delta, alpha, alpha_grad, mask, d_in, scratch)
+        # does the numpy lines below in one pass (f' too, where it can: from
+        # the kept values if the forward kernel computed f from them)
+        arrays = (x, f, delta, alpha, alpha_grad, mask, d_in, scratch, kept)
+        kernels = compiled.elementwise_kernels(*arrays)
         if kernels is not None:
             code = compiled.ACTIVATION_CODES[self.activation.name]
-            args = (x, f, delta, alpha, alpha_grad, mask, d_in, scratch)
+            args = (*arrays[:-1], self._kept(kernels, kept))
             if kernels.parametric_backward(code, *args):
                 return
         else:

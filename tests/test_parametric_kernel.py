@@ -42,7 +42,7 @@ def kernel_calls(monkeypatch):
     return calls
 
 
-def _layer_pass(activation, dtype, dropout, with_d_in, engine):
+def _layer_pass(activation, dtype, dropout, with_d_in, engine, scale=3.0):
     """The layer's output, alpha's gradient and d_in (None where not asked
     for) for one batch, on ``engine``."""
     rng = np.random.default_rng(0)
@@ -54,7 +54,7 @@ def _layer_pass(activation, dtype, dropout, with_d_in, engine):
     if dropout:
         buffers["mask"][...] = (rng.random((M, N)) >= dropout) / (1.0 - dropout)
     alpha = rng.uniform(-0.5, 1.5, N).astype(dtype)
-    x = (3.0 * rng.normal(size=(M, N))).astype(dtype)
+    x = (scale * rng.normal(size=(M, N))).astype(dtype)
     alpha_grad = np.empty(N, dtype)
     d_in = np.empty((M, N), dtype) if with_d_in else None
     with compiled.engine(engine):
@@ -84,6 +84,37 @@ def test_kernel_matches_the_numpy_lines(activation, dtype, dropout, with_d_in, k
         np.testing.assert_allclose(fast[2], d_in, rtol=rtol, atol=rtol * np.abs(d_in).max())
     if dropout:
         assert np.any(out == 0) and np.all((fast[0] == 0) == (out == 0))  # the same units dropped
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3], ids=["no_mask", "mask"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS if ACTIVATIONS[a].keep])
+def test_kept_activations_give_the_numpy_numbers_exactly(activation, dtype, dropout):
+    # f (and mish's f') from numpy's transcendental pass and the kept forms:
+    # the same operations in the same order as the numpy functions, so the
+    # same bits, far tails and the clip included. (selu's f' is its inline
+    # form, one product where numpy takes two: within rounding, above.)
+    assert activation in compiled._kernels.PARAMETRIC_KEPT
+    reference = _layer_pass(activation, dtype, dropout, True, "numpy", scale=12.0)
+    fast = _layer_pass(activation, dtype, dropout, True, "compiled", scale=12.0)
+    exact = 3 if ACTIVATIONS[activation].c_kept_derivative is not None else 2
+    for got, expected in zip(fast[:exact], reference[:exact]):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_kept_form_must_be_plain_arithmetic(tmp_path):
+    from dataclasses import replace
+
+    from skmlp._codegen import cython, namespace
+
+    mish = ACTIVATIONS["mish"]
+    calling = replace(mish, c_kept_forward=cython("out = z * _tanh(s)"))
+    with pytest.raises(ValueError, match="plain arithmetic"):
+        namespace({"mish": calling}, {})
+    with pytest.raises(ValueError, match="go together"):
+        namespace({"mish": replace(mish, keep=None)}, {})
+    with pytest.raises(ValueError, match="needs a kept form"):
+        namespace({"mish": replace(mish, c_kept_derivative=None)}, {})
 
 
 def _ensemble_network(activation, dropout):
