@@ -39,15 +39,22 @@ def dropout_scale(rate: float) -> tuple[int, float]:
     return threshold, _MASK_LEVELS / (_MASK_LEVELS - threshold)
 
 
-def draw_dropout_mask(rows: np.ndarray, rate: float, rng: np.random.Generator) -> None:
+def draw_dropout_mask(
+    rows: np.ndarray, rate: float, rng: np.random.Generator, kernels=None
+) -> None:
     """Fill the float array ``rows`` with an inverted-dropout mask: 0 for a
     dropped unit (probability ``rate``, to 1/65536), else one over the kept
     fraction. The draws are little-endian 16-bit pieces of
     ``rng.bit_generator.random_raw``, so the masks are the same on every
-    platform for a seed."""
+    platform for a seed. ``kernels``, the compiled module (skmlp.compiled),
+    turns the draws into the mask in one pass instead of numpy's two, with
+    the same numbers."""
     n = rows.size
     words = rng.bit_generator.random_raw(-(-n // 4))
-    draws = words.view("<u2")[:n].reshape(rows.shape)
+    draws = words.view("<u2")[:n]
     threshold, scale = dropout_scale(rate)
-    np.greater_equal(draws, threshold, out=rows)
+    if kernels is not None and draws.dtype.isnative and rows.flags.c_contiguous:
+        kernels.dropout_mask(draws, threshold, scale, rows.reshape(-1))
+        return
+    np.greater_equal(draws.reshape(rows.shape), threshold, out=rows)
     rows *= scale

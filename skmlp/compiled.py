@@ -244,7 +244,7 @@ class CompiledStep:
         """The numpy engine's draws (same order, same stream), into flat buffers."""
         for view, rate in zip(self._mask_views, self.net.dropout):
             if view is not None:
-                draw_dropout_mask(view[:m], rate, rng)
+                draw_dropout_mask(view[:m], rate, rng, elementwise_kernels(view))
 
     def loss_and_grad(self, X, Y, sample_weight, alpha: float, l1_ratio: float) -> float:
         ws = self.ws

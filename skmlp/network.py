@@ -23,6 +23,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from . import compiled
 from ._math import draw_dropout_mask
 from .activations import ACTIVATIONS
 from .layers import Dense, Layer, dense_layers
@@ -368,7 +369,8 @@ class Network:
         """
         for mask, layer in zip(ws.masks, self.layers):
             if mask is not None:
-                draw_dropout_mask(mask[:m], layer.dropout, rng)
+                rows = mask[:m]
+                draw_dropout_mask(rows, layer.dropout, rng, compiled.elementwise_kernels(rows))
 
     # numerics -----------------------------------------------------------
     def forward(self, ws: Workspace, X, training: bool = False) -> np.ndarray:

@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skmlp import MLPClassifier, MLPRegressor
+from skmlp import MLPClassifier, MLPRegressor, compiled
 from skmlp._math import draw_dropout_mask, dropout_scale
 from skmlp.network import Network
 
@@ -196,3 +196,17 @@ def test_dropout_masks_are_unbiased_and_the_same_in_either_dtype():
     # the extremes: a tiny rate drops nothing, one just below 1 keeps some units
     assert dropout_scale(1e-9) == (0, 1.0)
     assert dropout_scale(1.0 - 1e-9)[0] == 65535
+
+
+@pytest.mark.skipif(compiled._kernels is None, reason="compiled kernels not built")
+@pytest.mark.parametrize("rate", [0.0, 0.15, 0.5, 0.99])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_mask_kernel_gives_numpys_masks_exactly(dtype, rate):
+    # the same draws turned into the same 0s and scales, in one pass
+    shape = (37, 13)  # not a multiple of 4 values
+    reference, fast = np.empty(shape, dtype), np.empty(shape, dtype)
+    draw_dropout_mask(reference, rate, np.random.default_rng(3))
+    draw_dropout_mask(fast, rate, np.random.default_rng(3), compiled._kernels)
+    np.testing.assert_array_equal(fast, reference)
+    with pytest.raises(ValueError, match="draws"):
+        compiled._kernels.dropout_mask(np.zeros(3, np.uint16), 1, 2.0, np.zeros(4, dtype))
