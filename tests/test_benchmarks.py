@@ -231,3 +231,18 @@ def test_tabular_params_must_be_name_value_pairs(tabular):
     for bad in ("n_ensemble", "=2", "2x=1"):
         with pytest.raises(SystemExit):
             tabular.parse_args(["--tabular-params", bad])
+
+
+# ---------------------------------------------------------------- benchmarks/parametric_kernel.py
+@pytest.mark.skipif(skmlp.compiled._kernels is None, reason="compiled kernels not built")
+def test_parametric_kernel_calls_times_both_paths_of_both_kept_activations():
+    script = Path(__file__).parents[1] / "benchmarks" / "parametric_kernel.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--calls"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["selu", "mish"]
+    for line in lines:
+        for label in ("forward before", "forward now", "backward before", "backward now"):
+            assert label in line
