@@ -13,22 +13,27 @@ A form's lines are Cython statements over the scalars of one element; the
 names of the form's *kind* (below) stand for the element at the loop's
 index, and every other name a line assigns is a scalar temporary:
 
-================  ==============================  ============================
-kind              element names                   the lines must
-================  ==============================  ============================
-``forward``       ``z``, ``out``                  assign ``out = f(z)``, last
-``derivative``    ``z``, ``a``, ``delta``         assign ``delta`` (``delta *
-                                                  f'(z)``), reading ``a = f(z)``
-                                                  and (``needs_input``) ``z``
-``value``         ``y``, ``pred``; ``r = pred -   add the element's loss to the
-                  y`` (double), ``setting``,      double ``total``
-                  ``eps``
-``gradient``      ``delta``, ``pred``;            turn ``delta = pred - y``
-                  ``setting``                     into d loss / d raw output
-``update``        ``params``, ``grad`` and the    take one optimizer step in
-                  form's ``arrays`` (state);      place, on the element
-                  its ``scalars`` (doubles)
-================  ==============================  ============================
+====================  ==============================  ============================
+kind                  element names                   the lines must
+====================  ==============================  ============================
+``forward``           ``z``, ``out``                  assign ``out = f(z)``, last
+``derivative``        ``z``, ``a``, ``delta``         assign ``delta`` (``delta *
+                                                      f'(z)``), reading ``a = f(z)``
+                                                      and (``needs_input``) ``z``
+``kept_forward``      ``z``, ``s``, ``out``           assign ``out = f(z)`` from
+                                                      ``s``, what the entry's
+                                                      ``keep`` stored; no calls
+``kept_derivative``   ``z``, ``a``, ``s``,            as ``derivative``, from
+                      ``delta``                       ``s``; no calls
+``value``             ``y``, ``pred``; ``r = pred -   add the element's loss to the
+                      y`` (double), ``setting``,      double ``total``
+                      ``eps``
+``gradient``          ``delta``, ``pred``;            turn ``delta = pred - y``
+                      ``setting``                     into d loss / d raw output
+``update``            ``params``, ``grad`` and the    take one optimizer step in
+                      form's ``arrays`` (state);      place, on the element
+                      its ``scalars`` (doubles)
+====================  ==============================  ============================
 
 Temporaries and constants have the kernel's precision (``floating``: float
 or double), except in ``value``, which sums in double. A constant is a

@@ -20,8 +20,12 @@ Beside its numpy pair, each entry carries everything else an activation is:
 the same arithmetic per element in Cython (``c_forward``, ``c_derivative``,
 from which ``skmlp/_kernels.pyx`` is generated; see :mod:`skmlp._codegen`),
 where the compiled step pays off (``compiled_pays_off``), and its ONNX
-graph (``onnx``). Its integer code in the kernels is its place in
-:data:`ACTIVATIONS`. Adding an activation is one entry here.
+graph (``onnx``). An activation with one transcendental function may also
+give ``keep``, numpy's pass of that function alone, and the arithmetic over
+its result (``c_kept_forward``, ``c_kept_derivative``), which the kernels
+of the tabular estimators' parametric activation fuse. Its integer code in
+the kernels is its place in :data:`ACTIVATIONS`. Adding an activation is
+one entry here.
 """
 
 from __future__ import annotations
