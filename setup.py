@@ -79,7 +79,16 @@ def _extensions():
                     # vectorize loops with a conditional expression (a select), as
                     # the parametric activation's f'. Results are unchanged (no
                     # reassociation); only floating-point exception flags may differ.
-                    extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math"],
+                    # No contraction of a * b + c into one fused multiply-add (a
+                    # target with FMA, as aarch64 or CFLAGS=-march=native, would
+                    # otherwise round differently from numpy's separate operations,
+                    # which the kept forms repeat exactly).
+                    extra_compile_args=[
+                        "-O3",
+                        "-fno-math-errno",
+                        "-fno-trapping-math",
+                        "-ffp-contract=off",
+                    ],
                 )
             ],
             compiler_directives={"language_level": "3"},

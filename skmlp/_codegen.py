@@ -73,6 +73,8 @@ LINKS = ("identity", "exp", "softmax", "logistic")
 # kernels' own (loop index, lengths): no constant or temporary may take one
 _GIVEN = {"r", "setting", "eps", "total"}
 _RESERVED = {*_GIVEN, "i", "n", "size"}
+# words a line may put before a parenthesis without calling anything
+_KEYWORDS = {"if", "else", "and", "or", "not", "in", "is"}
 # The parametric activation's kernels inline an activation's lines beside
 # names of their own, which all start with this.
 RESERVED_PREFIX = "pa_"
@@ -152,7 +154,16 @@ class CompiledForm:
     def calls(self) -> bool:
         """Whether the lines call a function (a math helper: one scalar
         libm call per element, where numpy's SIMD functions are faster)."""
-        return any(re.search(r"\w\s*\(", line) for line in self.lines)
+        return any(
+            match.group(1) not in _KEYWORDS
+            for line in self.lines
+            for match in re.finditer(r"(\w+)\s*\(", line)
+        )
+
+    def literals(self) -> bool:
+        """Whether the lines hold a number (Cython writes one as a double, so
+        a float32 kernel's arithmetic with it would be double too)."""
+        return any(re.search(r"(?<![\w.])\.?\d", line) for line in self.lines)
 
 
 def cython(
@@ -213,9 +224,17 @@ def namespace(activations: dict, losses: dict, optimizers: dict | None = None) -
         for form in (a.c_kept_forward, a.c_kept_derivative):
             if form is not None and form.calls():
                 raise ValueError(f"{e.name}: a kept form is plain arithmetic over s, no calls")
+            if form is not None and form.literals():
+                raise ValueError(
+                    f"{e.name}: a kept form names its constants (a number in a line "
+                    "would make float32 arithmetic double, and the result not numpy's)"
+                )
         if a.c_kept_derivative is None and a.keep is not None and a.c_derivative is not None:
             if a.c_derivative.calls():
-                raise ValueError(f"{e.name}: its derivative calls, so it needs a kept form")
+                raise ValueError(
+                    f"{e.name}: its c_derivative calls a helper, so with keep it needs "
+                    "a c_kept_derivative (f' from s)"
+                )
     for e in loss_entries:
         loss = e.entry
         if not e.name.isidentifier():

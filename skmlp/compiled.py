@@ -60,7 +60,13 @@ LOSS_CODES = {name: code for code, name in enumerate(LOSSES)}
 
 # kernels the Python side calls unguarded: a build without one of them was
 # made from an older template
-KERNEL_FUNCTIONS = ("loss_and_grad", "parametric_forward", "parametric_backward")
+KERNEL_FUNCTIONS = (
+    "loss_and_grad",
+    "parametric_forward",
+    "parametric_backward",
+    "PARAMETRIC_KEPT",
+    "dropout_mask",
+)
 
 
 def _built_from_these_registries(kernels) -> bool:

@@ -548,17 +548,21 @@ class ParametricActivation(Layer):
             buffers["scratch"] = np.empty(shape, dtype=dtype)
         if self.activation.keep is not None:  # what the kernels compute f (and f') from
             buffers["kept"] = np.empty(shape, dtype=dtype)
+            # whether the last forward pass filled it: the backward kernel
+            # reads it only then (the engine may have been switched between)
+            buffers["kept_filled"] = np.zeros(1, dtype=bool)
         return {**buffers, **_dropout_buffers(self, batch_size, dtype, training)}
 
     def plan(self, buffers: dict, m: int, work: np.ndarray) -> tuple:
-        """``(f, out, delta, work, scratch, dropped, mask, kept)``; the last
-        four None where there are none."""
+        """``(f, out, delta, work, scratch, dropped, mask, kept, kept_filled)``;
+        the last five None where there are none."""
         work = work[: m * self.n_out].reshape(m, self.n_out)
         names = ("f", "out", "delta")
         return (
             *(_rows(buffers, name, m) for name in names),
             work,
             *(_rows(buffers, name, m) for name in ("scratch", "dropped", "mask", "kept")),
+            buffers.get("kept_filled"),
         )
 
     def _kept(self, kernels, kept):
@@ -570,7 +574,7 @@ class ParametricActivation(Layer):
 
     def forward(self, params: tuple, plan: tuple, a, training: bool) -> np.ndarray:
         (alpha,) = params
-        f, out, _, work, _, dropped, mask, kept = plan
+        f, out, _, work, _, dropped, mask, kept, kept_filled = plan
         x = _dense(a)
         if dropped is None or not training:
             dropped = mask = None
@@ -578,6 +582,8 @@ class ParametricActivation(Layer):
         # f too, from the values the activation keeps, where it keeps some)
         kernels = compiled.elementwise_kernels(x, f, alpha, out, mask, dropped, kept)
         kept = self._kept(kernels, kept)
+        if kept_filled is not None:
+            kept_filled[0] = kept is not None
         if kept is not None:
             self.activation.keep(x, kept)
             code = compiled.ACTIVATION_CODES[self.activation.name]
@@ -596,8 +602,10 @@ class ParametricActivation(Layer):
 
     def backward(self, params: tuple, grads: tuple, plan: tuple, a, d_in) -> None:
         (alpha,), (alpha_grad,) = params, grads
-        f, _, delta, work, scratch, _, mask, kept = plan
+        f, _, delta, work, scratch, _, mask, kept, kept_filled = plan
         x = _dense(a)
+        if kept_filled is None or not kept_filled[0]:
+            kept = None
         # d_in = delta (1 - alpha) + delta alpha f'(x); the compiled kernel
         # does the numpy lines below in one pass (f' too, where it can: from
         # the kept values if the forward kernel computed f from them)

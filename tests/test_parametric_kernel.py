@@ -42,7 +42,7 @@ def kernel_calls(monkeypatch):
     return calls
 
 
-def _layer_pass(activation, dtype, dropout, with_d_in, engine, scale=3.0):
+def _layer_pass(activation, dtype, dropout, with_d_in, engine, scale=3.0, special=False):
     """The layer's output, alpha's gradient and d_in (None where not asked
     for) for one batch, on ``engine``."""
     rng = np.random.default_rng(0)
@@ -51,17 +51,24 @@ def _layer_pass(activation, dtype, dropout, with_d_in, engine, scale=3.0):
     buffers["out"] = np.empty((M, N), dtype)
     buffers["delta"] = np.empty((M, N), dtype)
     plan = layer.plan(buffers, M, np.empty(M * N, dtype))
+    if "kept" in buffers:  # what a stale read would find
+        buffers["kept"][...] = 7.0
     if dropout:
         buffers["mask"][...] = (rng.random((M, N)) >= dropout) / (1.0 - dropout)
     alpha = rng.uniform(-0.5, 1.5, N).astype(dtype)
     x = (scale * rng.normal(size=(M, N))).astype(dtype)
+    if special:  # the edges: signed zeros, the clip, far tails, infinities
+        x.flat[:8] = [0.0, -0.0, 20.0, np.nextafter(20.0, 21.0), -90.0, 90.0, np.inf, -np.inf]
     alpha_grad = np.empty(N, dtype)
     d_in = np.empty((M, N), dtype) if with_d_in else None
-    with compiled.engine(engine):
+    forward_engine, backward_engine = engine if isinstance(engine, tuple) else (engine, engine)
+    with compiled.engine(forward_engine):
         out = layer.forward((alpha,), plan, x, True).copy()
-        buffers["delta"][...] = rng.normal(size=(M, N))
+    f = buffers["f"].copy()
+    buffers["delta"][...] = rng.normal(size=(M, N))
+    with compiled.engine(backward_engine):
         layer.backward((alpha,), (alpha_grad,), plan, x, d_in)
-    return out, alpha_grad, d_in
+    return out, alpha_grad, d_in, f
 
 
 @pytest.mark.parametrize("with_d_in", [True, False], ids=["d_in", "first_layer"])
@@ -74,7 +81,7 @@ def test_kernel_matches_the_numpy_lines(activation, dtype, dropout, with_d_in, k
     fast = _layer_pass(activation, dtype, dropout, with_d_in, "compiled")
     assert kernel_calls == {"parametric_forward": 1, "parametric_backward": 1}
     rtol = TOLERANCE[dtype]
-    out, alpha_grad, d_in = reference
+    out, alpha_grad, d_in, _ = reference
     np.testing.assert_allclose(fast[0], out, rtol=rtol, atol=rtol * np.abs(out).max())
     # alpha's gradient is a sum over the rows, with cancellation: its scale is
     # the sum of the terms' magnitudes
@@ -95,11 +102,26 @@ def test_kept_activations_give_the_numpy_numbers_exactly(activation, dtype, drop
     # same bits, far tails and the clip included. (selu's f' is its inline
     # form, one product where numpy takes two: within rounding, above.)
     assert activation in compiled._kernels.PARAMETRIC_KEPT
-    reference = _layer_pass(activation, dtype, dropout, True, "numpy", scale=12.0)
-    fast = _layer_pass(activation, dtype, dropout, True, "compiled", scale=12.0)
-    exact = 3 if ACTIVATIONS[activation].c_kept_derivative is not None else 2
-    for got, expected in zip(fast[:exact], reference[:exact]):
-        np.testing.assert_array_equal(got, expected)
+    for special in (False, True):
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, in either engine
+            reference = _layer_pass(activation, dtype, dropout, True, "numpy", 12.0, special)
+            fast = _layer_pass(activation, dtype, dropout, True, "compiled", 12.0, special)
+        out, alpha_grad, d_in, f = zip(fast, reference)
+        exact = [out, f] if special else [out, alpha_grad, f]  # inf - inf in alpha's gradient
+        if ACTIVATIONS[activation].c_kept_derivative is not None and not special:
+            exact.append(d_in)
+        for got, expected in exact:
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS if ACTIVATIONS[a].keep])
+def test_the_backward_kernel_reads_kept_values_only_after_the_kernel_filled_them(activation):
+    # forward on numpy, backward compiled (the engine switched between them):
+    # the kept buffer holds nothing of this batch, and must not be read
+    reference = _layer_pass(activation, np.float64, 0.3, True, "numpy")
+    mixed = _layer_pass(activation, np.float64, 0.3, True, ("numpy", "compiled"))
+    for got, expected in zip(mixed, reference):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_a_kept_form_must_be_plain_arithmetic(tmp_path):
@@ -113,8 +135,15 @@ def test_a_kept_form_must_be_plain_arithmetic(tmp_path):
         namespace({"mish": calling}, {})
     with pytest.raises(ValueError, match="go together"):
         namespace({"mish": replace(mish, keep=None)}, {})
-    with pytest.raises(ValueError, match="needs a kept form"):
+    with pytest.raises(ValueError, match="needs a c_kept_derivative"):
         namespace({"mish": replace(mish, c_kept_derivative=None)}, {})
+    literal = replace(mish, c_kept_forward=cython("nn = s * (s + 2.0)", "out = z * nn"))
+    with pytest.raises(ValueError, match="names its constants"):
+        namespace({"mish": literal}, {})
+    # a parenthesis after a keyword is no call
+    grouped = cython("out = (zero if z < zero else (z * s))", zero=0.0)
+    assert not grouped.calls() and not grouped.literals()
+    namespace({"mish": replace(mish, c_kept_forward=grouped)}, {})
 
 
 def _ensemble_network(activation, dropout):
