@@ -744,7 +744,7 @@ at the start) and its own output layer. The training loss is the mean of
 the members' losses; predictions average the members (probabilities for
 a classifier). ``1`` trains one network. 4 members cost about as much as
 one network of twice the width (docs/tabular.md measures the choice);
-``2`` fits in 0.5x to 0.7x the time, for slightly lower scores.""",
+``2`` fits in 0.5x to 0.75x the time, for slightly lower scores.""",
 )
 
 
