@@ -480,7 +480,8 @@ ACTIVATIONS: dict[str, Activation] = {
                 "delta *= scale if a > 0 else a + sa", scale=SELU_SCALE, sa=_SELU_NEGATIVE
             ),
             keep=_selu_keep,
-            # numpy's order: max(z, 0) scale + s sa, NaN passed on as np.maximum does
+            # _selu's order: max(z, 0) scale + s sa, NaN passed on as np.maximum
+            # does; change them together (compared bit for bit in the tests)
             c_kept_forward=cython(
                 "out = (zero if z < zero else z) * scale + s * sa",
                 scale=SELU_SCALE,
@@ -514,10 +515,11 @@ ACTIVATIONS: dict[str, Activation] = {
                 clip=_MISH_CLIP,
             ),
             keep=_mish_keep,
-            # the numpy functions' operations in their order, e = s given; the
-            # constants are named, so that they have the kernel's precision (a
-            # literal would be a double in C, and the float32 kernel's
-            # arithmetic with it double too)
+            # _mish's and _mish_derivative's operations in their order, e = s
+            # given: change them together (tests/test_parametric_kernel.py
+            # compares them bit for bit). The constants are named, so that they
+            # have the kernel's precision (Cython writes a literal as a double,
+            # and the float32 kernel's arithmetic with it would be double too)
             c_kept_forward=cython("nn = s * (s + two)", "out = z * (nn / (nn + two))", two=2.0),
             c_kept_derivative=cython(
                 "v = clip if z > clip else z",
