@@ -46,23 +46,16 @@ def draw_dropout_mask(
     dropped unit (probability ``rate``, to 1/65536), else one over the kept
     fraction. The draws are little-endian 16-bit pieces of
     ``rng.bit_generator.random_raw``, so the masks are the same on every
-    platform for a seed. ``kernels``, the compiled kernel module
-    (``skmlp._kernels``, as ``skmlp.compiled.elementwise_kernels`` returns
-    it), turns the draws into the mask in one pass instead of numpy's two,
-    with the same numbers, where ``rows`` is a C-contiguous, writable,
-    native float32 or float64 array."""
+    platform for a seed. ``kernels``, the compiled kernel module as
+    ``skmlp.compiled.elementwise_kernels(rows)`` returns it (None unless
+    ``rows`` is a C-contiguous, writable float32 or float64 array), turns
+    the draws into the mask in one pass instead of numpy's two, with the
+    same numbers."""
     n = rows.size
     words = rng.bit_generator.random_raw(-(-n // 4))
     draws = words.view("<u2")[:n]
     threshold, scale = dropout_scale(rate)
-    if (
-        kernels is not None
-        and draws.dtype.isnative
-        and rows.dtype in (np.float32, np.float64)
-        and rows.dtype.isnative
-        and rows.flags.c_contiguous
-        and rows.flags.writeable
-    ):
+    if kernels is not None and draws.dtype.isnative:
         kernels.dropout_mask(draws, threshold, scale, rows.reshape(-1))
         return
     np.greater_equal(draws.reshape(rows.shape), threshold, out=rows)
